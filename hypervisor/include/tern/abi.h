@@ -120,6 +120,8 @@ struct tern_clock_page {
 	uint64_t tsc_base;
 	uint64_t ns_base;
 	int64_t wall_offset_ns;
+	uint32_t resumes; /* incremented by the vmm at every restore/migration */
+	uint32_t pad;
 };
 
 /* Net device (the network issue fills these in; ndevs is 0 until then). */
