@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "ctl.h"
 
 #include <errno.h>
