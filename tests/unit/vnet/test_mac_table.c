@@ -1,0 +1,195 @@
+/* mac_table: put/replace/lookup/delete, expiry, bound, flush, iteration. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mac_table.h"
+
+static struct vnet_id vid(uint16_t n)
+{
+	struct vnet_id id;
+	vnet_id_from_short(&id, n);
+	return id;
+}
+
+static struct vnet_addr coa(const char *s)
+{
+	struct vnet_addr a;
+	assert_int_equal(vnet_addr_parse(s, &a), 0);
+	return a;
+}
+
+static const uint8_t mac1[6] = {0x52, 0x54, 0, 0, 0, 1};
+static const uint8_t mac2[6] = {0x52, 0x54, 0, 0, 0, 2};
+
+static void test_put_get(void **state)
+{
+	struct mac_table *t = mac_table_new(16);
+	struct vnet_id v97 = vid(0x97), v98 = vid(0x98);
+	struct vnet_addr a = coa("10.0.0.1"), b = coa("10.0.0.2");
+	const struct mac_entry *e;
+	(void)state;
+
+	assert_non_null(t);
+	assert_null(mac_table_get(t, &v97, mac1, 0));
+	assert_int_equal(mac_table_put(t, &v97, mac1, &a, MAC_TABLE_REMOTE, 1000, 0), 1);
+	e = mac_table_get(t, &v97, mac1, 0);
+	assert_non_null(e);
+	assert_true(vnet_addr_eq(&e->coa, &a));
+	assert_int_equal(e->flags, MAC_TABLE_REMOTE);
+	assert_int_equal(e->expires_ms, 1000);
+	/* Same MAC on another vnet is another entry. */
+	assert_null(mac_table_get(t, &v98, mac1, 0));
+	assert_null(mac_table_get(t, &v97, mac2, 0));
+	/* Refresh only: 0. */
+	assert_int_equal(mac_table_put(t, &v97, mac1, &a, MAC_TABLE_REMOTE, 2000, 10), 0);
+	assert_int_equal(mac_table_get(t, &v97, mac1, 10)->expires_ms, 2000);
+	/* An announce moves it at once: 1. */
+	assert_int_equal(mac_table_put(t, &v97, mac1, &b, MAC_TABLE_REMOTE, 3000, 20), 1);
+	assert_true(vnet_addr_eq(&mac_table_get(t, &v97, mac1, 20)->coa, &b));
+	/* It migrated here: local now. */
+	assert_int_equal(mac_table_put(t, &v97, mac1, &a, MAC_TABLE_LOCAL, MAC_TABLE_NEVER, 30), 1);
+	assert_int_equal(mac_table_get(t, &v97, mac1, UINT64_MAX - 1)->flags, MAC_TABLE_LOCAL);
+	assert_int_equal(mac_table_count(t), 1);
+	assert_int_equal(mac_table_put(t, &v97, mac1, &a, 0, 1, 0), -EINVAL);
+	assert_int_equal(mac_table_put(t, &v97, mac1, &a, MAC_TABLE_LOCAL | MAC_TABLE_REMOTE, 1, 0),
+			 -EINVAL);
+	assert_int_equal(mac_table_del(t, &v97, mac1), 0);
+	assert_int_equal(mac_table_del(t, &v97, mac1), -ENOENT);
+	assert_int_equal(mac_table_count(t), 0);
+	mac_table_free(t);
+	mac_table_free(NULL);
+}
+
+static void test_expiry(void **state)
+{
+	struct mac_table *t = mac_table_new(4);
+	struct vnet_id v = vid(2);
+	struct vnet_addr a = coa("fd00::1");
+	(void)state;
+
+	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 100, 0), 1);
+	assert_int_equal(mac_table_put(t, &v, mac2, &a, MAC_TABLE_REMOTE, 200, 0), 1);
+	assert_non_null(mac_table_get(t, &v, mac1, 99));
+	assert_null(mac_table_get(t, &v, mac1, 100));
+	/* An expired entry being put again counts as new. */
+	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 300, 150), 1);
+	assert_int_equal(mac_table_age(t, 250), 1); /* mac2 */
+	assert_int_equal(mac_table_count(t), 1);
+	assert_null(mac_table_get(t, &v, mac2, 0));
+	assert_int_equal(mac_table_age(t, 250), 0);
+	mac_table_free(t);
+}
+
+static void test_full(void **state)
+{
+	struct mac_table *t = mac_table_new(3);
+	struct vnet_id v = vid(2);
+	struct vnet_addr a = coa("10.1.1.1");
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
+	(void)state;
+
+	for (uint8_t i = 0; i < 3; i++) {
+		mac[5] = i;
+		assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 100 + i, 0), 1);
+	}
+	mac[5] = 9;
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 500, 50), -ENOSPC);
+	/* Updating an existing entry still works when full. */
+	mac[5] = 1;
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 1000, 50), 0);
+	/* Once some have expired, their room is reclaimed. */
+	mac[5] = 9;
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 500, 101), 1);
+	assert_int_equal(mac_table_count(t), 3); /* 0 (expired at 100) made room */
+	mac[5] = 0;
+	assert_null(mac_table_get(t, &v, mac, 101));
+	mac[5] = 2;
+	assert_non_null(mac_table_get(t, &v, mac, 101));
+	mac_table_free(t);
+
+	/* A refreshed entry's old expiry does not count. */
+	t = mac_table_new(2);
+	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 100, 0), 1);
+	assert_int_equal(mac_table_put(t, &v, mac2, &a, MAC_TABLE_REMOTE, 200, 0), 1);
+	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 300, 10), 0);
+	mac[5] = 0x77;
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 150), -ENOSPC);
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 199), -ENOSPC);
+	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 200), 1);
+	assert_null(mac_table_get(t, &v, mac2, 200));
+	assert_non_null(mac_table_get(t, &v, mac1, 200));
+	errno = 0;
+	assert_null(mac_table_new(0));
+	assert_int_equal(errno, EINVAL);
+	mac_table_free(t);
+}
+
+static int count_vnet(const struct mac_entry *e, void *arg)
+{
+	const struct vnet_id *want = ((const struct vnet_id **)arg)[0];
+	size_t *n = ((size_t **)arg)[1];
+	if (vnet_id_eq(&e->vnet, want))
+		(*n)++;
+	return 0;
+}
+
+static int stop_at_third(const struct mac_entry *e, void *arg)
+{
+	(void)e;
+	return ++*(int *)arg == 3 ? 77 : 0;
+}
+
+static void test_many_flush_foreach(void **state)
+{
+	struct mac_table *t = mac_table_new(5000);
+	struct vnet_id v2 = vid(2), v3 = vid(3);
+	struct vnet_addr a = coa("10.0.0.9");
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
+	size_t n = 0;
+	int calls = 0;
+	(void)state;
+
+	for (unsigned i = 0; i < 4000; i++) {
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		assert_int_equal(mac_table_put(t, i % 2 ? &v3 : &v2, mac, &a,
+					       i % 4 ? MAC_TABLE_REMOTE : MAC_TABLE_LOCAL,
+					       MAC_TABLE_NEVER, 0),
+				 1);
+	}
+	for (unsigned i = 0; i < 4000; i++) {
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		assert_non_null(mac_table_get(t, i % 2 ? &v3 : &v2, mac, 0));
+		assert_null(mac_table_get(t, i % 2 ? &v2 : &v3, mac, 0));
+	}
+	const void *args[2] = {&v2, &n};
+	assert_int_equal(mac_table_foreach(t, count_vnet, args), 0);
+	assert_int_equal(n, 2000);
+	assert_int_equal(mac_table_foreach(t, stop_at_third, &calls), 77);
+	assert_int_equal(calls, 3);
+	/* v2 holds 1000 local (i % 4 == 0) and 1000 remote entries. */
+	assert_int_equal(mac_table_flush(t, &v2, MAC_TABLE_REMOTE), 1000);
+	assert_int_equal(mac_table_flush(t, &v2, 0), 1000);
+	assert_int_equal(mac_table_count(t), 2000);
+	assert_int_equal(mac_table_flush(t, NULL, 0), 2000);
+	assert_int_equal(mac_table_count(t), 0);
+	mac_table_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_put_get),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_many_flush_foreach),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
