@@ -1,0 +1,315 @@
+/*
+ * What survives a restart, under state-dir/vnetd/:
+ *
+ *   vnets/<id>.sxp      one (vnet ...) per vnet, every key explicit, the
+ *                       key-file path kept (never the key itself)
+ *   vnets/<id>.created  present iff vnetd created the bridge (delete removes it)
+ *   peers               one host per line, as given to peer-add
+ *   epoch               our ESP epoch, decimal, bumped at every start
+ *
+ * Every file is replaced atomically (temp file, fsync, rename, fsync of
+ * the directory), so a crash leaves the old or the new version.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vnetd.h"
+
+#define PERSIST_PATH 512
+
+static int persist_mkdir(const char *path, unsigned mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int persist_mkdirs(const char *path, unsigned mode)
+{
+	char buf[PERSIST_PATH];
+	int rc;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		rc = persist_mkdir(buf, mode);
+		*p = '/';
+		if (rc < 0)
+			return rc;
+	}
+	return persist_mkdir(buf, mode);
+}
+
+static int persist_path(const struct vnetd *d, char *out, const char *fmt, const char *arg)
+{
+	char tail[128];
+	int n;
+
+	snprintf(tail, sizeof(tail), fmt, arg);
+	n = snprintf(out, PERSIST_PATH, "%s/vnetd/%s", d->conf.state_dir, tail);
+	return n < PERSIST_PATH ? 0 : -ENAMETOOLONG;
+}
+
+int persist_init(struct vnetd *d)
+{
+	char path[PERSIST_PATH];
+	int rc = persist_path(d, path, "vnets", "");
+
+	if (rc == 0)
+		rc = persist_mkdirs(path, 0700);
+	if (rc < 0)
+		log_error("state-dir %s: %s", d->conf.state_dir, strerror(-rc));
+	return rc;
+}
+
+bool persist_vnet_created(struct vnetd *d, const struct vnet_id *vid)
+{
+	char path[PERSIST_PATH], id[VNET_ID_STRLEN];
+
+	vnet_id_str(vid, id);
+	return persist_path(d, path, "vnets/%s.created", id) == 0 && access(path, F_OK) == 0;
+}
+
+static int persist_fsync_dir(const char *path)
+{
+	char dir[PERSIST_PATH];
+	char *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int persist_write_file(const char *path, const char *data, size_t len, unsigned mode)
+{
+	char tmp[PERSIST_PATH + 8];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (len > 0 && rc == 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		if (w > 0) {
+			data += w;
+			len -= (size_t)w;
+		}
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return persist_fsync_dir(path);
+}
+
+int persist_vnet_save(struct vnetd *d, const struct vnetd_vnet *v)
+{
+	char path[PERSIST_PATH], id[VNET_ID_STRLEN], text[1024];
+	size_t n = vnet_conf_format(&v->conf, text, sizeof(text));
+	int rc;
+
+	vnet_id_str(&v->conf.id, id);
+	if (n >= sizeof(text))
+		return -ENAMETOOLONG;
+	rc = persist_path(d, path, "vnets/%s.created", id);
+	if (rc == 0 && v->bridge_created)
+		rc = persist_write_file(path, "", 0, 0600);
+	else if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
+		rc = -errno;
+	if (rc == 0)
+		rc = persist_path(d, path, "vnets/%s.sxp", id);
+	if (rc == 0)
+		rc = persist_write_file(path, text, n, 0600);
+	return rc;
+}
+
+int persist_vnet_remove(struct vnetd *d, const struct vnet_id *vid)
+{
+	char path[PERSIST_PATH], id[VNET_ID_STRLEN];
+	int rc;
+
+	vnet_id_str(vid, id);
+	rc = persist_path(d, path, "vnets/%s.created", id);
+	if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
+		rc = -errno;
+	if (rc == 0)
+		rc = persist_path(d, path, "vnets/%s.sxp", id);
+	if (rc == 0 && unlink(path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = persist_fsync_dir(path);
+	return rc;
+}
+
+int persist_peers_save(struct vnetd *d)
+{
+	char path[PERSIST_PATH];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f)
+		return -errno;
+	for (const struct vnetd_peer *p = d->peers; p; p = p->next)
+		fprintf(f, "%s\n", p->host);
+	fclose(f);
+	rc = persist_path(d, path, "peers", "");
+	if (rc == 0)
+		rc = persist_write_file(path, text, len, 0600);
+	free(text);
+	return rc;
+}
+
+/* Reads a small whole file into buf (NUL-terminated). */
+static int persist_read_small(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == cap - 1)
+		return -EFBIG;
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+int persist_epoch_next(struct vnetd *d, uint16_t *epoch)
+{
+	char path[PERSIST_PATH], buf[32];
+	size_t len;
+	unsigned long prev = 0;
+	int rc = persist_path(d, path, "epoch", "");
+
+	if (rc < 0)
+		return rc;
+	rc = persist_read_small(path, buf, sizeof(buf), &len);
+	if (rc == 0) {
+		char *end;
+		prev = strtoul(buf, &end, 10);
+		/* Never guess: a reused epoch reuses keys and sequence numbers
+		 * (GCM nonces). The operator decides whether to remove it. */
+		if (end == buf || (*end != '\n' && *end != '\0') || prev > 65535) {
+			log_error("%s: not an epoch number (1..65535); fix or remove it", path);
+			return -EINVAL;
+		}
+	} else if (rc != -ENOENT) {
+		log_error("%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	*epoch = (uint16_t)(prev % 65535 + 1); /* 1..65535, never 0 */
+	len = (size_t)snprintf(buf, sizeof(buf), "%u\n", *epoch);
+	rc = persist_write_file(path, buf, len, 0600);
+	if (rc < 0)
+		log_error("%s: %s", path, strerror(-rc));
+	return rc;
+}
+
+static void persist_restore_vnet(struct vnetd *d, const char *dir, const char *name)
+{
+	char path[PERSIST_PATH * 2], msg[512];
+	struct vnet_conf conf;
+	struct sxp_error err;
+	struct sxp_node *doc;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	doc = sxp_parse_file(path, &err);
+	if (!doc) {
+		log_error("%s", err.msg);
+		return;
+	}
+	rc = doc->nkids == 1 ? vnet_conf_from_sxp(doc->kids, &conf, &err)
+			     : sxp_errorf(&err, doc, "expected one (vnet ...)");
+	sxp_free(doc);
+	if (rc < 0) {
+		log_error("%s", err.msg);
+		return;
+	}
+	if (vnet_mgr_create(d, &conf, true, msg, sizeof(msg)) < 0)
+		log_error("%s", msg);
+}
+
+static void persist_restore_vnets(struct vnetd *d)
+{
+	char dir[PERSIST_PATH];
+	struct dirent *e;
+	DIR *dp;
+
+	if (persist_path(d, dir, "vnets", "") < 0)
+		return;
+	dp = opendir(dir);
+	if (!dp) {
+		log_error("%s: %s", dir, strerror(errno));
+		return;
+	}
+	while ((e = readdir(dp)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n > 4 && strcmp(e->d_name + n - 4, ".sxp") == 0)
+			persist_restore_vnet(d, dir, e->d_name);
+	}
+	closedir(dp);
+}
+
+static void persist_restore_peers(struct vnetd *d)
+{
+	char path[PERSIST_PATH], msg[512], line[VN_CTL_HOST + 2];
+	FILE *f;
+
+	if (persist_path(d, path, "peers", "") < 0)
+		return;
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			log_error("%s: %s", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] && peers_add(d, line, NULL, msg, sizeof(msg)) < 0)
+			log_error("%s: %s", path, msg);
+	}
+	fclose(f);
+}
+
+void persist_restore(struct vnetd *d)
+{
+	persist_restore_vnets(d);
+	persist_restore_peers(d);
+}

@@ -1,0 +1,46 @@
+/* `vn stats`: the data path's counters in the order of the JSON keys. */
+#include <string.h>
+
+#include "tun.h"
+#include "vnetd.h"
+
+static void stats_copy(const struct tun_stats *s, struct vn_ctl_stats *out)
+{
+	out->c[VN_STAT_FRAMES_IN] = s->rx_frames;
+	out->c[VN_STAT_FRAMES_OUT] = s->tx_frames;
+	out->c[VN_STAT_BYTES_IN] = s->rx_bytes;
+	out->c[VN_STAT_BYTES_OUT] = s->tx_bytes;
+	/* libtunnel counts received floods among rx_frames without a
+	 * counter of their own; what it does count is the floods it re-sent
+	 * to our group for a peer. */
+	out->c[VN_STAT_FLOODS_IN] = s->flood_remcast;
+	out->c[VN_STAT_FLOODS_OUT] = s->tx_floods;
+	out->c[VN_STAT_VARP_IN] = s->varp_in;
+	out->c[VN_STAT_VARP_OUT] = s->varp_out;
+	out->c[VN_STAT_DROP_AUTH] = s->drop_auth;
+	out->c[VN_STAT_DROP_REPLAY] = s->drop_replay;
+	out->c[VN_STAT_DROP_MALFORMED] = s->drop_malformed;
+	out->c[VN_STAT_DROP_NOROUTE] = s->drop_noroute;
+	out->c[VN_STAT_DROP_DUP] = s->drop_dup_flood;
+}
+
+void stats_fill_vnet(const struct vnetd_vnet *v, struct vn_ctl_stats *out)
+{
+	struct tun_stats s = {0};
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, v->conf.id.b, sizeof(out->id));
+	if (v->tv)
+		tun_vnet_stats(v->tv, &s);
+	stats_copy(&s, out);
+}
+
+void stats_fill_global(const struct vnetd *d, struct vn_ctl_stats *out)
+{
+	struct tun_stats s = {0};
+
+	memset(out, 0, sizeof(*out));
+	out->global = 1;
+	tun_dp_stats(d->dp, &s);
+	stats_copy(&s, out);
+}

@@ -1,0 +1,344 @@
+/* vn's commands: the table, option parsing and the list printers. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vn_cmd.h"
+#include "vn_ctl.h"
+#include "vnet_addr.h"
+#include "vnet_id.h"
+
+static void vn_print_id(struct vn_out *o, const uint8_t id[16])
+{
+	struct vnet_id vid;
+	char buf[VNET_ID_STRLEN];
+
+	memcpy(vid.b, id, sizeof(vid.b));
+	vn_out_str(o, "vnet", "vnet", vnet_id_str(&vid, buf));
+}
+
+static const char *vn_addr_text(const uint8_t addr[16], char buf[VNET_ADDR_STRLEN])
+{
+	struct vnet_addr a;
+
+	memcpy(a.b, addr, sizeof(a.b));
+	return vnet_addr_str(&a, buf);
+}
+
+static int vn_vnet_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
+{
+	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_vnet));
+	struct vn_ctl_vnet v;
+	struct vnet_id vid;
+	char id[VNET_ID_STRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		if (vn_ctl_vnet_decode(p, len, i, &v) < 0)
+			return -EPROTO;
+		memcpy(vid.b, v.id, sizeof(vid.b));
+		vn_out_obj_begin(&cli->out);
+		vn_out_str(&cli->out, "id", "vnet", vnet_id_str(&vid, id));
+		vn_out_str(&cli->out, "bridge", "bridge", v.bridge);
+		vn_out_str(&cli->out, "vnetif", "vnetif", v.vnetif);
+		vn_out_str(&cli->out, "security", "security", vn_ctl_security_name(v.security));
+		vn_out_str(&cli->out, "suite", "suite", v.suite);
+		vn_out_u64(&cli->out, "mtu", "mtu", v.mtu);
+		vn_out_obj_end(&cli->out);
+	}
+	return len == n * sizeof(v) ? 0 : -EPROTO;
+}
+
+static int vn_peer_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
+{
+	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_peer));
+	struct vn_ctl_peer peer;
+	char buf[VNET_ADDR_STRLEN];
+
+	for (size_t i = 0; i < n; i++) {
+		if (vn_ctl_peer_decode(p, len, i, &peer) < 0)
+			return -EPROTO;
+		vn_out_obj_begin(&cli->out);
+		vn_out_str(&cli->out, "host", "peer", peer.host);
+		vn_out_arr_begin(&cli->out, "addresses", "addresses");
+		for (unsigned a = 0; a < peer.naddrs; a++)
+			vn_out_arr_str(&cli->out, vn_addr_text(peer.addrs[a], buf));
+		vn_out_arr_end(&cli->out);
+		vn_out_obj_end(&cli->out);
+	}
+	return len == n * sizeof(peer) ? 0 : -EPROTO;
+}
+
+static int vn_varp_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
+{
+	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_varp));
+	struct vn_ctl_varp v;
+	char buf[VNET_ADDR_STRLEN], mac[18];
+
+	for (size_t i = 0; i < n; i++) {
+		if (vn_ctl_varp_decode(p, len, i, &v) < 0)
+			return -EPROTO;
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1],
+			 v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
+		vn_out_obj_begin(&cli->out);
+		vn_print_id(&cli->out, v.id);
+		vn_out_str(&cli->out, "mac", "mac", mac);
+		vn_out_str(&cli->out, "addr", "addr", vn_addr_text(v.addr, buf));
+		vn_out_bool(&cli->out, "local", "local", v.local);
+		vn_out_u64(&cli->out, "ttl", "ttl", v.ttl_s);
+		vn_out_obj_end(&cli->out);
+	}
+	return len == n * sizeof(v) ? 0 : -EPROTO;
+}
+
+static int vn_stats_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
+{
+	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_stats));
+	struct vn_ctl_stats s;
+
+	for (size_t i = 0; i < n; i++) {
+		if (vn_ctl_stats_decode(p, len, i, &s) < 0)
+			return -EPROTO;
+		vn_out_obj_begin(&cli->out);
+		if (s.global)
+			vn_out_str(&cli->out, "vnet", "vnet", "*");
+		else
+			vn_print_id(&cli->out, s.id);
+		for (unsigned c = 0; c < VN_STAT_COUNT; c++)
+			vn_out_u64(&cli->out, vn_ctl_stat_names[c], vn_ctl_stat_names[c], s.c[c]);
+		vn_out_obj_end(&cli->out);
+	}
+	return len == n * sizeof(s) ? 0 : -EPROTO;
+}
+
+static void vn_hex(char *out, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = '\0';
+}
+
+static int vn_sa_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
+{
+	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_sa));
+	struct vn_ctl_sa sa;
+	char src[VNET_ADDR_STRLEN], dst[VNET_ADDR_STRLEN], spi[16], enc[80], auth[80];
+
+	for (size_t i = 0; i < n; i++) {
+		if (vn_ctl_sa_decode(p, len, i, &sa) < 0)
+			return -EPROTO;
+		snprintf(spi, sizeof(spi), "0x%08x", sa.spi);
+		vn_hex(enc, sa.enc_key, sa.enc_key_len);
+		vn_hex(auth, sa.auth_key, sa.auth_key_len);
+		vn_out_obj_begin(&cli->out);
+		vn_print_id(&cli->out, sa.id);
+		vn_out_str(&cli->out, "dir", "dir", sa.dir == VN_CTL_SA_OUT ? "out" : "in");
+		vn_out_str(&cli->out, "spi", "spi", spi);
+		vn_out_str(&cli->out, "src", "src", vn_addr_text(sa.src, src));
+		vn_out_str(&cli->out, "dst", "dst", vn_addr_text(sa.dst, dst));
+		vn_out_str(&cli->out, "suite", "suite", sa.suite);
+		/* Without --keys the daemon sends none: the fields stay, empty,
+		 * so that the JSON shape does not depend on the option. */
+		vn_out_str(&cli->out, "enc_key", "enc_key", enc);
+		vn_out_str(&cli->out, "auth_key", "auth_key", auth);
+		vn_out_u64(&cli->out, "seq", "seq", sa.seq);
+		vn_out_obj_end(&cli->out);
+	}
+	return len == n * sizeof(sa) ? 0 : -EPROTO;
+}
+
+/* A list request whose output is shown only if the whole reply arrived. */
+static int vn_list(struct vn_cli *cli, const char *what, uint16_t type, const void *req,
+		   size_t req_len, vn_reply_cb cb)
+{
+	char *text = NULL;
+	size_t text_len = 0;
+	FILE *mem = open_memstream(&text, &text_len);
+	int rc;
+
+	if (!mem) {
+		fprintf(stderr, "vn: %s: %s\n", what, strerror(errno));
+		return VN_EXIT_UNREACHABLE;
+	}
+	vn_out_init(&cli->out, mem, cli->json);
+	vn_out_begin(&cli->out);
+	rc = vn_request(cli, what, type, req, req_len, cb);
+	vn_out_end(&cli->out);
+	fclose(mem);
+	if (rc == VN_EXIT_OK)
+		fwrite(text, 1, text_len, stdout);
+	free(text);
+	return rc;
+}
+
+static int vn_id_arg(const char *cmd, const char *s, uint8_t id[16])
+{
+	struct vnet_id vid;
+	char why[128];
+
+	if (vnet_id_parse(s, &vid, why, sizeof(why)) != VNET_ID_OK) {
+		fprintf(stderr, "vn: %s: vnet id '%s': %s\n", cmd, s, why);
+		return -EINVAL;
+	}
+	memcpy(id, vid.b, 16);
+	return 0;
+}
+
+static int vn_vnet_delete(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t id[16];
+
+	(void)argc;
+	if (vn_id_arg(argv[0], argv[1], id) < 0)
+		return VN_EXIT_USAGE;
+	return vn_request(cli, argv[0], CTL_VN_VNET_DELETE, id, sizeof(id), NULL);
+}
+
+static int vn_vnet_list(struct vn_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	return vn_list(cli, argv[0], CTL_VN_VNET_LIST, NULL, 0, vn_vnet_rec);
+}
+
+static int vn_peer_add(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t buf[VN_CTL_HOST];
+	int n = vn_ctl_host_encode(buf, sizeof(buf), argv[1]);
+
+	(void)argc;
+	if (n < 0) {
+		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+		return VN_EXIT_USAGE;
+	}
+	/* The reply shows what the name resolved to. */
+	return vn_list(cli, argv[0], CTL_VN_PEER_ADD, buf, (size_t)n, vn_peer_rec);
+}
+
+static int vn_peer_del(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t buf[VN_CTL_HOST];
+	int n = vn_ctl_host_encode(buf, sizeof(buf), argv[1]);
+
+	(void)argc;
+	if (n < 0) {
+		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+		return VN_EXIT_USAGE;
+	}
+	return vn_request(cli, argv[0], CTL_VN_PEER_DEL, buf, (size_t)n, NULL);
+}
+
+static int vn_peer_list(struct vn_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	return vn_list(cli, argv[0], CTL_VN_PEER_LIST, NULL, 0, vn_peer_rec);
+}
+
+static int vn_varp_list(struct vn_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	return vn_list(cli, argv[0], CTL_VN_VARP_LIST, NULL, 0, vn_varp_rec);
+}
+
+static int vn_varp_flush(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t id[16];
+
+	if (argc < 2)
+		return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, NULL, 0, NULL);
+	if (vn_id_arg(argv[0], argv[1], id) < 0)
+		return VN_EXIT_USAGE;
+	return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, id, sizeof(id), NULL);
+}
+
+static int vn_stats(struct vn_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	return vn_list(cli, argv[0], CTL_VN_STATS, NULL, 0, vn_stats_rec);
+}
+
+static int vn_sa_list(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t keys = cli->keys;
+
+	(void)argc;
+	return vn_list(cli, argv[0], CTL_VN_SA_LIST, &keys, 1, vn_sa_rec);
+}
+
+const struct vn_cmd vn_cmds[] = {
+    {"vnet-create", "FILE", "create the vnets defined in FILE",
+     "Sends every (vnet ...) definition of FILE to vnetd, which creates the\n"
+     "bridge and TAP of each and persists it. Either all are created or none.",
+     2, 2, 0, vn_create_run},
+    {"vnet-delete", "ID", "delete a vnet",
+     "Removes the vnet's TAP and (if vnetd created it) its bridge, and forgets it.", 2, 2, 0,
+     vn_vnet_delete},
+    {"vnet-list", "[--json]", "list vnets", "One line (or JSON object) per vnet.", 1, 1, 0,
+     vn_vnet_list},
+    {"peer-add", "HOST", "forward floods to HOST by unicast",
+     "HOST is a name (resolved with DNS or /etc/hosts) or an address. Multicast\n"
+     "traffic (VARP and flooded frames) is also sent to it by unicast.",
+     2, 2, 0, vn_peer_add},
+    {"peer-del", "HOST", "stop forwarding to HOST", "HOST as it was given to peer-add.", 2, 2, 0,
+     vn_peer_del},
+    {"peer-list", "[--json]", "list peers", "Each peer with the addresses it resolved to.", 1, 1, 0,
+     vn_peer_list},
+    {"varp-list", "[--json]", "list the MAC to care-of address table",
+     "Local MACs (learned from the bridge) and remote ones (learned by VARP),\n"
+     "with the seconds each stays valid.",
+     1, 1, 0, vn_varp_list},
+    {"varp-flush", "[ID]", "forget remote MACs",
+     "Drops the remote entries of vnet ID (all vnets without ID); they are\n"
+     "learned again from announces and from traffic.",
+     1, 2, 0, vn_varp_flush},
+    {"stats", "[--json]", "show per-vnet counters",
+     "Frames, bytes, floods, VARP messages and drops per vnet, and a \"*\" entry\n"
+     "for drops that no vnet can be charged with.",
+     1, 1, 0, vn_stats},
+    {"key-gen", "FILE", "write a new vnet key file",
+     "Writes 32 random bytes as 64 hex digits to FILE, mode 0600. Refuses to\n"
+     "overwrite an existing file. Needs no daemon.",
+     2, 2, 0, vn_keygen_run},
+    {"sa-list", "[--keys] [--json]", "list ESP security associations (debug)",
+     "Every SA with its SPI, addresses and sequence number; with --keys also\n"
+     "the key material in hex (GCM: key then salt, as Wireshark wants it).",
+     1, 1, VN_OPT_KEYS, vn_sa_list},
+    {NULL, NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+
+int vn_cmd_run(struct vn_cli *cli, const struct vn_cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"keys", no_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 1; /* argv[0] is the command name */
+	while ((ch = getopt_long(argc, argv, "+jhk", opts, NULL)) != -1) {
+		if (ch == 'j') {
+			cli->json = true;
+		} else if (ch == 'h') {
+			vn_cmd_help(stdout, c);
+			return VN_EXIT_OK;
+		} else if (ch == 'k' && (c->opts & VN_OPT_KEYS)) {
+			cli->keys = true;
+		} else {
+			fprintf(stderr, "vn: %s: unknown option\n", c->name);
+			vn_cmd_help(stderr, c);
+			return VN_EXIT_USAGE;
+		}
+	}
+	/* Keep the command name in front of its operands. */
+	argv[optind - 1] = argv[0];
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc < c->min_args || argc > c->max_args) {
+		fprintf(stderr, "vn: %s: wrong number of arguments\n", c->name);
+		vn_cmd_help(stderr, c);
+		return VN_EXIT_USAGE;
+	}
+	return c->run(cli, argc, argv);
+}

@@ -1,0 +1,177 @@
+/*
+ * vnetd's model: one struct vnetd reached from main, the control server,
+ * the data path callbacks and the timers alike. Each .c file owns one job
+ * and exports its functions under its own prefix (vnet_mgr_, local_macs_,
+ * varp_proto_, peers_, persist_, sa_keys_, stats_, ctl_server_, underlay_).
+ */
+#ifndef TERN_VNETD_H
+#define TERN_VNETD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "esp_key.h"
+#include "ev.h"
+#include "mac_table.h"
+#include "varp.h"
+#include "vn_ctl.h"
+#include "vnet_addr.h"
+#include "vnet_conf.h"
+#include "vnetd_conf.h"
+
+struct ctl_client;
+struct fdb_follow;
+struct mac_table;
+struct nl_link;
+struct res;
+struct res_query;
+struct tun_dp;
+struct tun_vnet;
+struct tun_rx_info;
+
+/* Most guest MACs one vnet's bridge may hold on this host. */
+#define VNETD_LOCAL_MAX 4096
+/* All MAC table entries, local and remote, of all vnets. */
+#define VNETD_MACS_MAX 65536
+
+struct local_mac {
+	uint8_t mac[6];
+	int port;   /* bridge port ifindex */
+	bool stale; /* not seen in the current FDB dump */
+};
+
+struct vnetd_vnet {
+	struct vnetd_vnet *next;
+	struct vnetd *d;
+	struct vnet_conf conf;
+	char name[VNET_ID_STRLEN + 8]; /* "vnet 97", the object in messages */
+	bool bridge_created;	       /* vnetd made the bridge: delete removes it */
+	int bridge_ifindex, tap_ifindex;
+	int tap_fd;
+	struct ev_io tap_io;
+	struct tun_vnet *tv;
+	struct fdb_follow *fdb;
+	struct esp_key key; /* valid iff conf.security != none */
+	uint16_t epoch;	    /* the epoch the vnet sends with */
+	struct local_mac *locals;
+	size_t nlocals;
+};
+
+struct vnetd_peer {
+	struct vnetd_peer *next;
+	struct vnetd *d;
+	char host[VN_CTL_HOST];
+	struct vnet_addr addrs[VN_CTL_PEER_ADDRS];
+	size_t naddrs;
+	struct res_query *query;   /* a lookup in flight */
+	struct ctl_client *waiter; /* peer-add request waiting for the lookup */
+};
+
+struct vnetd {
+	struct vnetd_conf conf;
+	const char *conf_path;
+	struct ev_loop *loop;
+	struct ev_signal sig_term, sig_int, sig_hup;
+	struct ev_timer age_timer;	/* MAC table expiry, every second */
+	struct ev_timer announce_timer; /* local MACs re-announced every ttl/3 */
+	struct ev_timer peer_timer;	/* re-resolves peers without addresses */
+	struct ev_io udp_io;
+	struct nl_link *nl;
+	struct tun_dp *dp;
+	struct res *res;
+	struct mac_table *macs;
+	struct vnet_addr local; /* care-of address (IPv4-mapped) */
+	int underlay_ifindex;	/* 0 if only an address was configured */
+	uint16_t epoch;		/* our ESP sending epoch */
+	struct vnetd_vnet *vnets;
+	struct vnetd_peer *peers;
+	int ctl_fd;
+	struct ev_io ctl_io;
+	struct ctl_client *clients;
+	uint64_t ctl_refused; /* malformed requests, for rate-limited logs */
+	bool use_syslog;      /* daemonized: logs go to syslog */
+};
+
+/* underlay.c */
+/* Finds the care-of address and the underlay ifindex from the config. */
+int underlay_resolve(struct vnetd *d);
+
+/* vnet_mgr.c */
+struct vnetd_vnet *vnet_mgr_find(struct vnetd *d, const struct vnet_id *id);
+/* Creates (or, when restoring, re-ensures) one vnet. Returns 0 or -errno
+ * with one line "vnet 97: ..." in msg. */
+int vnet_mgr_create(struct vnetd *d, const struct vnet_conf *conf, bool restoring, char *msg,
+		    size_t msglen);
+int vnet_mgr_delete(struct vnetd *d, struct vnetd_vnet *v, char *msg, size_t msglen);
+/* Stops the vnet's watchers, closes its TAP (it goes away), keeps bridge
+ * and state: what a clean shutdown does. */
+void vnet_mgr_close(struct vnetd_vnet *v);
+/* vnet_mgr_close for every vnet, then forgets them (shutdown). */
+void vnet_mgr_close_all(struct vnetd *d);
+void vnet_mgr_fill(const struct vnetd_vnet *v, struct vn_ctl_vnet *out);
+
+/* local_macs.c: the bridge FDB follower of one vnet. */
+int local_macs_start(struct vnetd_vnet *v);
+void local_macs_stop(struct vnetd_vnet *v);
+/* Sends an ANNOUNCE for every local MAC of v. */
+void local_macs_announce_all(struct vnetd_vnet *v);
+
+/* varp_proto.c */
+void varp_proto_rx(void *arg, struct tun_vnet *tv, const struct tun_rx_info *info,
+		   const struct varp_msg *msg);
+int varp_proto_send(struct vnetd_vnet *v, enum varp_op op, const uint8_t mac[6],
+		    const struct vnet_addr *dst);
+int varp_proto_timers_start(struct vnetd *d);
+void varp_proto_timers_stop(struct vnetd *d);
+void varp_proto_fill(struct vnetd *d, const struct mac_entry *e, struct vn_ctl_varp *out);
+
+/* peers.c */
+/* Starts resolving host (adding or refreshing it). waiter gets the reply
+ * when the lookup ends; NULL when restoring. Returns 0 or -errno. */
+int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char *msg,
+	      size_t msglen);
+int peers_del(struct vnetd *d, const char *host, char *msg, size_t msglen);
+void peers_fill(const struct vnetd_peer *p, struct vn_ctl_peer *out);
+/* A client went away: forget it as the waiter of any lookup. */
+void peers_forget_waiter(struct vnetd *d, struct ctl_client *c);
+int peers_timer_start(struct vnetd *d);
+void peers_refresh_all(struct vnetd *d);
+void peers_free_all(struct vnetd *d);
+
+/* persist.c: state-dir/vnetd/{vnets/<id>.sxp, peers, epoch}. */
+/* mkdir -p of path and the directories above it. */
+int persist_mkdirs(const char *path, unsigned mode);
+int persist_init(struct vnetd *d);
+int persist_vnet_save(struct vnetd *d, const struct vnetd_vnet *v);
+/* Whether the saved vnet's bridge was made by vnetd. */
+bool persist_vnet_created(struct vnetd *d, const struct vnet_id *id);
+int persist_vnet_remove(struct vnetd *d, const struct vnet_id *id);
+int persist_peers_save(struct vnetd *d);
+void persist_restore(struct vnetd *d);
+/* Reads the epoch, bumps it (1..65535, never 0) and writes it back. */
+int persist_epoch_next(struct vnetd *d, uint16_t *epoch);
+/* Atomic replace of path with data (temp file, fsync, rename). */
+int persist_write_file(const char *path, const char *data, size_t len, unsigned mode);
+
+/* sa_keys.c */
+int sa_keys_load(struct vnetd_vnet *v, char *msg, size_t msglen);
+void sa_keys_rekey(void *arg, struct tun_vnet *tv);
+/* Appends v's outbound SA (derived as the data path does) to list; a vnet
+ * with security none has none. libtunnel does not expose its receive SAs
+ * nor the sequence number, so those are not listed (seq stays 0). */
+int sa_keys_list(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
+		 size_t *cap);
+
+/* stats.c */
+void stats_fill_vnet(const struct vnetd_vnet *v, struct vn_ctl_stats *out);
+void stats_fill_global(const struct vnetd *d, struct vn_ctl_stats *out);
+
+/* ctl_server.c */
+int ctl_server_start(struct vnetd *d);
+void ctl_server_stop(struct vnetd *d);
+/* Finishes a request left pending (peer-add): sends records or an error,
+ * then resumes reading from the client. */
+void ctl_server_reply(struct ctl_client *c, uint16_t type, int err, const char *msg,
+		      const void *recs, size_t n, size_t size);
+
+#endif
