@@ -1,0 +1,150 @@
+/*
+ * Shared harness for the tunnel unit tests: "hosts" are data paths bound to
+ * 127.0.0.x on one test port, their TAPs are SOCK_SEQPACKET socketpairs, and
+ * raw UDP sockets stand in for a host when a test needs to see or forge the
+ * exact bytes on the wire. Everything stays on loopback.
+ */
+#ifndef TERN_TUN_TEST_H
+#define TERN_TUN_TEST_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mac_table.h"
+#include "tun.h"
+
+static uint16_t test_port;
+
+static uint16_t port_pick(void)
+{
+	if (!test_port)
+		test_port = (uint16_t)(20000 + getpid() % 30000);
+	return test_port;
+}
+
+static struct vnet_addr lo_addr(int host)
+{
+	struct vnet_addr a;
+
+	vnet_addr_from_v4(&a, htonl(0x7f000000u | (uint32_t)host));
+	return a;
+}
+
+struct host {
+	struct tun_dp *dp;
+	struct tun_vnet *vn;
+	struct mac_table *macs;
+	int tap[2]; /* [0] given to the data path, [1] is the "kernel" side */
+};
+
+/* group: join 224.10.0.1 on lo; else no multicast. */
+static int host_open(struct host *h, int num, bool group, uint64_t seq0,
+		     const struct tun_dp_ops *ops, void *arg)
+{
+	struct tun_udp_conf uc = {.port = port_pick(), .ifindex = 1};
+
+	memset(h, 0, sizeof(*h));
+	h->tap[0] = h->tap[1] = -1;
+	uc.bind = uc.local = lo_addr(num);
+	if (group)
+		vnet_addr_parse(TUN_GROUP_DEFAULT, &uc.group);
+	h->dp = tun_dp_new(&uc, seq0, ops, arg);
+	if (!h->dp)
+		return -errno;
+	h->macs = mac_table_new(1024);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, h->tap) < 0)
+		return -errno;
+	return h->macs ? 0 : -ENOMEM;
+}
+
+static int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite, uint16_t epoch)
+{
+	struct tun_vnet_conf vc = {
+	    .tap_fd = h->tap[0],
+	    .suite = suite,
+	    .epoch = epoch,
+	    .macs = h->macs,
+	};
+
+	vnet_id_from_short(&vc.id, id);
+	memset(vc.key.b, 0x5a, sizeof(vc.key.b));
+	h->vn = tun_dp_vnet_add(h->dp, &vc);
+	return h->vn ? 0 : -errno;
+}
+
+static void host_close(struct host *h)
+{
+	tun_dp_free(h->dp);
+	mac_table_free(h->macs);
+	if (h->tap[0] >= 0)
+		close(h->tap[0]);
+	if (h->tap[1] >= 0)
+		close(h->tap[1]);
+	h->dp = NULL;
+	h->macs = NULL;
+	h->tap[0] = h->tap[1] = -1;
+}
+
+/* A plain UDP socket on 127.0.0.num:port (num 0: the wildcard, joined to
+ * the group on lo), to capture or forge packets. */
+static int raw_open(int num)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port_pick())};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = num ? htonl(0x7f000000u | (uint32_t)num) : INADDR_ANY;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (!num) {
+		struct ip_mreqn m = {.imr_ifindex = 1};
+
+		inet_pton(AF_INET, TUN_GROUP_DEFAULT, &m.imr_multiaddr);
+		setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+	}
+	return fd;
+}
+
+/* Receives one datagram within 200 ms; returns its length or -1. */
+static ssize_t recv_wait(int fd, uint8_t *buf, size_t cap, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	return recv(fd, buf, cap, MSG_DONTWAIT);
+}
+
+static ssize_t raw_send(int fd, int to, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port_pick())};
+
+	sin.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)to);
+	return sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+/* Builds an Ethernet frame of `len` bytes from src to dst with a
+ * recognisable payload. */
+static void frame_make(uint8_t *f, size_t len, const uint8_t dst[6], const uint8_t src[6],
+		       uint8_t fill)
+{
+	size_t i;
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5; /* local experimental ethertype */
+	for (i = 14; i < len; i++)
+		f[i] = (uint8_t)(fill + i);
+}
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * Network -> TAP: demultiplex one datagram, drop FLOOD duplicates, verify
+ * and decrypt ESP in place, then write the frame to its vnet's TAP or hand
+ * the VARP message to vnetd. A FLOOD that a peer sent us by unicast with
+ * hops = 0 is re-sent to our multicast group with hops = 1, once it
+ * verified; it is never forwarded to another peer.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tun_priv.h"
+
+struct rx_ctx {
+	struct tun_rx_info ri;
+	struct tun_vnet *vn; /* set once known, for counting */
+	bool is_varp;
+	struct varp_msg varp;
+};
+
+static struct tun_stats *stats_of(struct tun_dp *dp, struct tun_vnet *vn)
+{
+	return vn ? &vn->st : &dp->st;
+}
+
+/* Teaches the MAC table where a source MAC lives, but only where it knows
+ * nothing: VARP answers and local FDB entries are authoritative, and a
+ * frame still in flight from a guest's old host must not undo an announce. */
+static void learn(struct tun_dp *dp, struct tun_vnet *vn, const uint8_t *frame,
+		  const struct vnet_addr *sender)
+{
+	const uint8_t *src = frame + 6;
+
+	if ((src[0] & 1) || vnet_addr_eq(sender, &dp->local))
+		return;
+	if (mac_table_get(vn->macs, &vn->id, src, dp->now_ms))
+		return;
+	/* A full table just means no hint: the frame is still delivered. */
+	(void)mac_table_put(vn->macs, &vn->id, src, sender, MAC_TABLE_REMOTE,
+			    dp->now_ms + TUN_LEARN_TTL_MS, dp->now_ms);
+}
+
+static int deliver_frame(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *frame, size_t len,
+			 struct rx_ctx *c)
+{
+	size_t lost;
+
+	if (!pkt_eth_check(frame, len, 0)) {
+		vn->st.drop_malformed++;
+		return -EINVAL;
+	}
+	learn(dp, vn, frame, &c->ri.sender);
+	/* With a virtio-net header, TCP segments may be held and merged
+	 * until the end of the receive batch (tun_dp_rx_udp flushes). */
+	if (vn->tap.hdr_len)
+		lost = tun_gro_write(&vn->gro, &vn->tap, frame, len);
+	else
+		lost = tun_tap_write(&vn->tap, frame, len) < 0;
+	vn->st.drop_noroute += lost;
+	vn->st.rx_frames++;
+	vn->st.rx_bytes += len;
+	return 0;
+}
+
+static int deliver_varp(struct tun_vnet *vn, const uint8_t *msg, size_t len, struct rx_ctx *c)
+{
+	if (varp_decode(msg, len, &c->varp) != VARP_OK || !vnet_id_eq(&c->varp.vnet, &vn->id)) {
+		vn->st.drop_malformed++;
+		return -EINVAL;
+	}
+	vn->st.varp_in++;
+	c->is_varp = true;
+	return 0;
+}
+
+static int deliver_esp(struct tun_dp *dp, uint8_t *pkt, const struct pkt_info *info,
+		       struct rx_ctx *c)
+{
+	struct esp_decap_out out;
+	enum esp_result r;
+	struct tun_vnet *vn;
+
+	r = tun_rxsa_decap(dp, &c->ri.sender, info->spi, pkt, info->len, &out, &vn);
+	c->vn = vn;
+	if (!vn) {
+		dp->st.drop_noroute++; /* no vnet of ours has this SPI */
+		return -ENOENT;
+	}
+	if (r != ESP_OK) {
+		uint64_t *ctr = r == ESP_AUTH_FAIL ? &vn->st.drop_auth
+				: r == ESP_REPLAY  ? &vn->st.drop_replay
+				: r == ESP_ERROR   ? &vn->st.drop_noroute
+						   : &vn->st.drop_malformed;
+		(*ctr)++;
+		return -EBADMSG;
+	}
+	c->ri.authenticated = true;
+	if (out.next_header == ESP_NH_ETHERNET)
+		return deliver_frame(dp, vn, out.payload, out.len, c);
+	if (out.next_header == ESP_NH_VARP)
+		return deliver_varp(vn, out.payload, out.len, c);
+	vn->st.drop_malformed++;
+	return -EPROTO;
+}
+
+/* Clear FRAME and VARP are only valid on `none` vnets. */
+static int deliver(struct tun_dp *dp, uint8_t *buf, const struct pkt_info *info, struct rx_ctx *c)
+{
+	struct tun_vnet *vn;
+
+	if (info->kind == PKT_ESP)
+		return deliver_esp(dp, buf + info->off, info, c);
+	c->vn = vn = tun_dp_vnet_find(dp, &info->vnet);
+	if (!vn) {
+		dp->st.drop_noroute++;
+		return -ENOENT;
+	}
+	if (vn->suite != ESP_SUITE_NONE) {
+		vn->st.drop_malformed++;
+		return -EPERM;
+	}
+	if (info->kind == PKT_FRAME)
+		return deliver_frame(dp, vn, buf + info->off, info->len, c);
+	return deliver_varp(vn, buf + info->off, info->len, c);
+}
+
+/* The vnet a duplicate FLOOD belongs to, as far as known without work. */
+static struct tun_vnet *flood_vnet(struct tun_dp *dp, const struct pkt_info *info)
+{
+	if (info->kind == PKT_ESP)
+		return tun_rxsa_vnet(dp, &info->origin, info->spi);
+	return tun_dp_vnet_find(dp, &info->vnet);
+}
+
+static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const struct pkt_info *info,
+			 struct rx_ctx *c)
+{
+	bool remcast =
+	    info->hops == 0 && !c->ri.multicast && dp->udp.has_group && len <= TUN_SLOT_SIZE;
+	uint8_t *copy = NULL;
+
+	if (vnet_addr_eq(&info->origin, &dp->local) ||
+	    replay_flood_check(dp->floods, &info->origin, info->seq, dp->now_ms) != REPLAY_NEW) {
+		stats_of(dp, flood_vnet(dp, info))->drop_dup_flood++;
+		return;
+	}
+	c->ri.sender = info->origin;
+	c->ri.flooded = true;
+	if (remcast) {
+		/* Decryption is in place: keep the packet as received. */
+		copy = tun_encap_slot(dp, 1);
+		memcpy(copy, buf, len);
+	}
+	if (deliver(dp, buf, info, c) < 0) {
+		if (copy)
+			tun_encap_unslot(dp, copy);
+		return;
+	}
+	replay_flood_update(dp->floods, &info->origin, info->seq, dp->now_ms);
+	if (copy && pkt_flood_set_hops(copy, len, 1) == 0) {
+		tun_udp_txq_add(&dp->txq, copy, len, &dp->group);
+		c->vn->st.flood_remcast++;
+	}
+}
+
+void tun_decap_dgram(struct tun_dp *dp, uint8_t *buf, size_t len, const struct sockaddr_in *from,
+		     bool mcast)
+{
+	struct rx_ctx c = {.ri = {.multicast = mcast}};
+	struct pkt_info info;
+
+	if (vnet_addr_from_sockaddr(&c.ri.from, (const struct sockaddr *)from, sizeof(*from)) < 0 ||
+	    pkt_decode(buf, len, 0, &info) != PKT_OK) {
+		dp->st.drop_malformed++;
+		return;
+	}
+	c.ri.sender = c.ri.from;
+	if (info.flood)
+		handle_flood(dp, buf, len, &info, &c);
+	else
+		deliver(dp, buf, &info, &c);
+	if (c.is_varp && dp->ops.varp)
+		dp->ops.varp(dp->arg, c.vn, &c.ri, &c.varp);
+}

@@ -1,0 +1,143 @@
+/*
+ * Internals shared by the data-path files: the data path object, the vnets
+ * it holds, the receive SA table and the transmit buffer slots.
+ *
+ * Buffers: one receive area (tun_udp_rxq, decapsulated in place), one TAP
+ * read area for super-frames, and TUN_TX_SLOTS transmit slots. A frame is
+ * read straight into a slot after TUN_SLOT_HEAD bytes of headroom, so that
+ * ESP, clear and FLOOD headers are written in front of it and ESP padding
+ * and ICV after it without moving it. Slots are handed out in order and all
+ * become free again when the transmit queue is flushed.
+ */
+#ifndef TERN_TUN_PRIV_H
+#define TERN_TUN_PRIV_H
+
+#include "mac_table.h"
+#include "pkt.h"
+#include "replay.h"
+#include "tun.h"
+#include "tun_gro.h"
+#include "tun_tap.h"
+#include "tun_udp.h"
+
+#define TUN_SLOT_HEAD 128 /* >= PKT_FLOOD_HDR_LEN + PKT_VNET_HDR_LEN + ESP_HEADROOM */
+#define TUN_SLOT_DATA 2048
+#define TUN_SLOT_TAIL 64 /* >= ESP_TAILROOM */
+#define TUN_SLOT_SIZE (TUN_SLOT_HEAD + TUN_SLOT_DATA + TUN_SLOT_TAIL)
+#define TUN_TX_SLOTS TUN_UDP_TX_BATCH
+/* TAP reads per tun_dp_rx_tap call: bounds one turn of the event loop. */
+#define TUN_TAP_BATCH 64
+
+#define TUN_RXSA_BUCKETS 256
+#define TUN_RXSA_MAX 4096
+/* How long a MAC learned from traffic (not VARP) is kept as a hint. */
+#define TUN_LEARN_TTL_MS 60000u
+#define TUN_FLOOD_ORIGINS 4096
+#define TUN_FLOOD_AGE_MS 600000u
+/* SA derivations on first sight of a sender or epoch cost an HKDF and a
+ * cipher set-up each, before the packet is known to be genuine: allow this
+ * many per second (with this burst), so forged SPIs cannot eat the CPU. */
+#define TUN_DERIVE_PER_S 1000u
+#define TUN_DERIVE_BURST 64u
+/* vnetd is asked to rekey at this outbound sequence number. */
+#define TUN_REKEY_SEQ (0xFFFFFFFFu - (1u << 20))
+
+/* The SAs of one sender on one vnet: the current epoch and, for a grace
+ * period after a newer one arrived, the previous one. */
+struct tun_rxsa {
+	struct tun_rxsa *next; /* hash chain */
+	struct tun_vnet *vn;
+	struct vnet_addr sender;
+	uint16_t hash16;
+	uint16_t epoch, prev_epoch;
+	struct esp_sa *cur, *prev;
+	uint64_t prev_until_ms;
+};
+
+struct tun_vnet {
+	struct tun_vnet *next;
+	struct tun_dp *dp;
+	struct vnet_id id;
+	struct tun_tap tap;
+	struct tun_gro gro; /* TCP segments held for one GSO write */
+	enum esp_suite_id suite;
+	struct esp_key key;
+	uint16_t epoch;
+	struct esp_sa *tx_sa; /* NULL on a `none` vnet */
+	bool rekey_asked;
+	struct mac_table *macs;
+	struct tun_stats st;
+};
+
+struct tun_dp {
+	struct tun_udp udp;
+	struct vnet_addr local;
+	struct tun_dp_ops ops;
+	void *arg;
+	uint64_t flood_seq;
+	struct sockaddr_in group;
+	struct sockaddr_in peers[TUN_PEERS_MAX];
+	size_t npeers;
+	struct tun_vnet *vnets;
+	struct tun_rxsa *rxsa[TUN_RXSA_BUCKETS];
+	size_t nrxsa;
+	uint32_t derive_tokens; /* token bucket for SA derivations */
+	uint64_t derive_ms;	/* when it was last refilled */
+	struct replay_flood *floods;
+	struct tun_udp_rxq rxq;
+	struct tun_udp_txq txq;
+	uint8_t *slots;
+	size_t slot_next;
+	uint8_t *tapbuf; /* TUN_TAP_BIG bytes, for super-frames */
+	uint64_t now_ms; /* monotonic, refreshed once per batch */
+	/* Who is charged for datagrams a flush could not send: the vnet whose
+	 * TAP is being read, or the data path itself while receiving. */
+	struct tun_stats *tx_st;
+	struct tun_stats st;
+};
+
+/* tun_dp.c */
+uint64_t tun_dp_clock_ms(void);
+
+/* tun_vnet.c: per-vnet state. */
+struct tun_vnet *tun_vnet_new(struct tun_dp *dp, const struct tun_vnet_conf *vc);
+void tun_vnet_free(struct tun_vnet *vn);
+
+/* tun_rxsa.c: the receive SA table. */
+/* Finds the SA for an ESP packet with `spi` from `sender` and decapsulates
+ * it in place; derives an SA on first sight or for a newer epoch and keeps
+ * it only if the packet verifies. On ESP_OK *vn_out is the packet's vnet;
+ * on a failure it is the vnet if one was identified, else NULL. */
+enum esp_result tun_rxsa_decap(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi,
+			       uint8_t *pkt, size_t len, struct esp_decap_out *out,
+			       struct tun_vnet **vn_out);
+/* The vnet of an existing SA for (sender, spi), or NULL; no derivation. */
+struct tun_vnet *tun_rxsa_vnet(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi);
+/* Frees the SAs of vn (all if vn is NULL). */
+void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn);
+
+/* tun_encap.c: TAP -> network. */
+/* A free transmit slot (its payload area starts at + TUN_SLOT_HEAD),
+ * flushing the queue first if slots or queue entries (`dsts` more) run
+ * out. */
+uint8_t *tun_encap_slot(struct tun_dp *dp, size_t dsts);
+/* Gives back the slot last handed out (not queued after all). */
+void tun_encap_unslot(struct tun_dp *dp, uint8_t *slot);
+/* Sends the frame of `len` bytes at slot + TUN_SLOT_HEAD on vn: to the
+ * destination MAC's care-of address, nowhere for a local MAC, else as a
+ * FLOOD. Counts it. */
+void tun_encap_frame(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t len);
+/* Encapsulates `len` payload bytes at slot + TUN_SLOT_HEAD (a frame or a
+ * VARP message) and queues it to dst, or as a FLOOD if dst is NULL.
+ * Returns 0 or -errno (-EKEYEXPIRED, -EIO). */
+int tun_encap_send(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t len,
+		   enum pkt_kind kind, const struct sockaddr_in *dst);
+/* Flushes the transmit queue and frees every slot; counts and returns the
+ * datagrams lost (in dp->tx_st->drop_noroute). */
+size_t tun_encap_flush(struct tun_dp *dp);
+
+/* tun_decap.c: network -> TAP. Handles one datagram (not a GRO train). */
+void tun_decap_dgram(struct tun_dp *dp, uint8_t *buf, size_t len, const struct sockaddr_in *from,
+		     bool mcast);
+
+#endif
