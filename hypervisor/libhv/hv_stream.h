@@ -1,0 +1,217 @@
+/*
+ * The save/restore and migration stream (docs/stream.md).
+ *
+ * A stream is a sequence of records, each a struct hv_rec_hdr {type, len}
+ * followed by `len` payload bytes, all little-endian:
+ *
+ *   HEADER  magic "TERNSTRM", version, RAM size, vCPU count, domain config
+ *   PAGES   batches of up to HV_STREAM_BATCH_MAX pages: a pfn list with a
+ *           type per page (normal, zero); only normal pages carry data
+ *   VCPU    one per vCPU: index + struct hv_vcpu_state
+ *   DEVICE  console and clock state
+ *   END     SHA-256 of all guest memory and SHA-256 of every stream byte
+ *           before the END record
+ *
+ * PAGES records may repeat a pfn (a live migration resends dirtied pages;
+ * the last copy wins). Every length is checked against its type's limits
+ * before the payload is read, so a reader never allocates or trusts a size
+ * it has not checked. Decoders return 0 or -EBADMSG and write a one-line
+ * reason naming the record type and its stream offset.
+ */
+#ifndef HV_STREAM_H
+#define HV_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "hv_vcpu_state.h"
+
+#define HV_STREAM_MAGIC "TERNSTRM"
+#define HV_STREAM_VERSION 1u
+#define HV_STREAM_BATCH_MAX 512u
+#define HV_STREAM_CFG_MAX 16384u
+#define HV_STREAM_ERR_MAX 256u
+
+enum hv_rec_type {
+	HV_REC_HEADER = 1,
+	HV_REC_PAGES = 2,
+	HV_REC_VCPU = 3,
+	HV_REC_DEVICE = 4,
+	HV_REC_END = 5,
+};
+
+enum hv_page_type { HV_PAGE_NORMAL = 0, HV_PAGE_ZERO = 1 };
+/* A PAGES entry: pfn in the low 52 bits, hv_page_type in the top 4. */
+#define HV_PAGE_ENTRY(pfn, type) ((uint64_t)(pfn) | ((uint64_t)(type) << 60))
+#define HV_PAGE_ENTRY_PFN(e) ((e) & ((1ull << 52) - 1))
+#define HV_PAGE_ENTRY_TYPE(e) ((unsigned)((e) >> 60))
+
+enum hv_dev_kind { HV_DEV_CLOCK = 1, HV_DEV_CONSOLE = 2 };
+
+struct hv_rec_hdr {
+	uint32_t type;
+	uint32_t len;
+};
+
+struct hv_rec_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t flags; /* 0 */
+	uint64_t mem_size;
+	uint32_t nvcpus;
+	uint32_t cfg_len; /* followed by cfg_len bytes of config text */
+};
+
+struct hv_rec_pages {
+	uint32_t count; /* 1..HV_STREAM_BATCH_MAX entries, then normal pages' data */
+	uint32_t pad;
+};
+
+struct hv_rec_vcpu {
+	uint32_t index;
+	uint32_t size; /* sizeof(struct hv_vcpu_state) */
+};
+
+struct hv_rec_device {
+	uint32_t kind;
+	uint32_t size;
+};
+
+/* HV_DEV_CLOCK: guest time when the source stopped. */
+struct hv_dev_clock {
+	uint64_t mono_ns; /* guest monotonic time at stop */
+	int64_t wall_ns;  /* host wall time at stop */
+	uint32_t tsc_khz; /* source guest TSC frequency */
+	uint32_t resumes; /* clock page resume count at stop */
+};
+
+/* HV_DEV_CONSOLE: byte counters (the console keeps no other state). */
+struct hv_dev_console {
+	uint64_t bytes_out;
+	uint64_t bytes_in;
+};
+
+struct hv_rec_end {
+	uint8_t mem_sha256[32];
+	uint8_t stream_sha256[32];
+	uint64_t pages; /* PAGES entries sent in total */
+};
+
+/* Largest payload of any record: a full PAGES batch. */
+#define HV_REC_MAX (sizeof(struct hv_rec_pages) + HV_STREAM_BATCH_MAX * (8 + 4096))
+
+/* "HEADER", "PAGES", ... or "unknown" (hv_stream_dec.c). */
+const char *hv_stream_dec_type_name(uint32_t type);
+
+/* --- Writer (hv_stream_out.c): buffered, hashes every byte it emits. --- */
+struct hv_stream_out {
+	int (*write)(void *ctx, const void *buf, size_t len); /* all or -errno */
+	void *ctx;
+	uint64_t offset; /* bytes emitted */
+	EVP_MD_CTX *sha; /* stream digest */
+	uint8_t *buf;
+	size_t used, cap;
+	int fd; /* for hv_stream_out_fd */
+};
+
+int hv_stream_out_init(struct hv_stream_out *out,
+		       int (*write)(void *ctx, const void *buf, size_t len), void *ctx);
+/* Writer to a file descriptor. */
+int hv_stream_out_init_fd(struct hv_stream_out *out, int fd);
+void hv_stream_out_fini(struct hv_stream_out *out);
+int hv_stream_out_put(struct hv_stream_out *out, const void *p, size_t n);
+int hv_stream_out_flush(struct hv_stream_out *out);
+/* Current stream digest (of everything put so far). */
+int hv_stream_out_digest(struct hv_stream_out *out, uint8_t md[32]);
+
+/* --- Reader (hv_stream_in.c): one record at a time. --- */
+struct hv_stream_in {
+	/* 1 when all len bytes were read, 0 at EOF before any byte, -ENODATA
+	 * on a short read, or -errno */
+	int (*read)(void *ctx, void *buf, size_t len);
+	void *ctx;
+	uint64_t offset; /* stream offset of the next record */
+	EVP_MD_CTX *sha; /* digest of all records before the current one */
+	uint8_t *buf;	 /* HV_REC_MAX bytes, 8-byte aligned */
+	int fd;
+	/* current record */
+	uint32_t type;
+	uint32_t len;
+	uint64_t rec_offset;
+};
+
+int hv_stream_in_init(struct hv_stream_in *in, int (*read)(void *ctx, void *buf, size_t len),
+		      void *ctx);
+int hv_stream_in_init_fd(struct hv_stream_in *in, int fd);
+void hv_stream_in_fini(struct hv_stream_in *in);
+/* Reads the next record into in->buf. Returns 0, or -EBADMSG with err set
+ * (unknown type, length out of limits, truncated), or -errno. */
+int hv_stream_in_next(struct hv_stream_in *in, char *err, size_t errlen);
+/* Digest of all bytes before the current record (compare with END). */
+int hv_stream_in_digest(struct hv_stream_in *in, uint8_t md[32]);
+
+/* --- Decoders (hv_stream_dec.c): check one record's payload. --- */
+struct hv_stream_pages_view {
+	uint32_t count;
+	const uint64_t *entries;
+	const uint8_t *data; /* normal pages, in entry order */
+};
+
+int hv_stream_dec_header(const void *p, size_t len, uint64_t off, struct hv_rec_header *h,
+			 const char **cfg, char *err, size_t errlen);
+int hv_stream_dec_pages(const void *p, size_t len, uint64_t off, uint64_t npages,
+			struct hv_stream_pages_view *v, char *err, size_t errlen);
+int hv_stream_dec_vcpu(const void *p, size_t len, uint64_t off, uint32_t nvcpus, uint32_t *index,
+		       struct hv_vcpu_state *st, char *err, size_t errlen);
+int hv_stream_dec_device(const void *p, size_t len, uint64_t off, uint32_t *kind, void *dev,
+			 size_t devcap, char *err, size_t errlen);
+int hv_stream_dec_end(const void *p, size_t len, uint64_t off, struct hv_rec_end *e, char *err,
+		      size_t errlen);
+
+/* --- Saving (hv_stream_save.c). --- */
+struct hv_mem;
+int hv_stream_save_header(struct hv_stream_out *out, uint64_t mem_size, uint32_t nvcpus,
+			  const char *cfg);
+/* One PAGES record for pfns[0..n), n <= HV_STREAM_BATCH_MAX; zero pages are
+ * sent as HV_PAGE_ZERO without data. */
+int hv_stream_save_pages(struct hv_stream_out *out, const struct hv_mem *mem, const uint64_t *pfns,
+			 uint32_t n);
+/* Every page of RAM in pfn order; skip_zero omits zero pages entirely (a
+ * fresh destination is zero-filled). Counts entries into *sent. */
+int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
+			     uint64_t *sent);
+/* The pages whose bits are set in bitmap[0..words) (a dirty-log round, see
+ * hv_dirty_log.h), zero pages as HV_PAGE_ZERO. Counts entries into *sent. */
+int hv_stream_save_dirty(struct hv_stream_out *out, const struct hv_mem *mem,
+			 const uint64_t *bitmap, size_t words, uint64_t *sent);
+int hv_stream_save_vcpu(struct hv_stream_out *out, uint32_t index, const struct hv_vcpu_state *st);
+int hv_stream_save_device(struct hv_stream_out *out, uint32_t kind, const void *dev, uint32_t size);
+/* END with the digests; flushes. */
+int hv_stream_save_end(struct hv_stream_out *out, const struct hv_mem *mem, uint64_t pages);
+/* SHA-256 of all of RAM. */
+int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
+
+/* --- Loading (hv_stream_load.c). --- */
+struct hv_stream_state {
+	struct hv_rec_header hdr;
+	char cfg[HV_STREAM_CFG_MAX + 1];
+	uint32_t nvcpus_seen;
+	struct hv_vcpu_state vcpu[8];
+	int have_clock, have_console;
+	struct hv_dev_clock clock;
+	struct hv_dev_console console;
+	uint64_t pages;
+};
+
+/* Reads and checks the HEADER record (the first record of any stream). */
+int hv_stream_load_header(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
+			  size_t errlen);
+/* Reads every following record up to END into `mem` and `st`, then checks
+ * the stream and memory digests. Nothing is applied to vCPUs: on error the
+ * caller throws the VM away. Returns 0 or -EBADMSG/-errno with err set. */
+int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
+			char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,188 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hv_mem.h"
+#include "hv_stream.h"
+
+static void hv_load_hex(const uint8_t *md, char *out)
+{
+	for (int i = 0; i < 8; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+int hv_stream_load_header(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
+			  size_t errlen)
+{
+	const char *cfg;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = hv_stream_in_next(in, err, errlen)) < 0)
+		return rc;
+	if (in->type != HV_REC_HEADER) {
+		snprintf(err, errlen, "record %s at offset %llu: stream must start with HEADER",
+			 hv_stream_dec_type_name(in->type), (unsigned long long)in->rec_offset);
+		return -EBADMSG;
+	}
+	rc = hv_stream_dec_header(in->buf, in->len, in->rec_offset, &st->hdr, &cfg, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (st->hdr.nvcpus > sizeof(st->vcpu) / sizeof(st->vcpu[0])) {
+		snprintf(err, errlen, "record HEADER: %u vCPUs, at most %zu", st->hdr.nvcpus,
+			 sizeof(st->vcpu) / sizeof(st->vcpu[0]));
+		return -EBADMSG;
+	}
+	memcpy(st->cfg, cfg, st->hdr.cfg_len);
+	st->cfg[st->hdr.cfg_len] = '\0';
+	return 0;
+}
+
+static int hv_load_pages(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
+			 char *err, size_t errlen)
+{
+	struct hv_stream_pages_view v;
+	const uint8_t *data;
+	int rc = hv_stream_dec_pages(in->buf, in->len, in->rec_offset, hv_mem_npages(mem), &v, err,
+				     errlen);
+
+	if (rc < 0)
+		return rc;
+	data = v.data;
+	for (uint32_t i = 0; i < v.count; i++) {
+		uint8_t *pg =
+		    hv_mem_ptr(mem, HV_PAGE_ENTRY_PFN(v.entries[i]) << HV_PAGE_SHIFT, HV_PAGE_SIZE);
+		if (HV_PAGE_ENTRY_TYPE(v.entries[i]) == HV_PAGE_ZERO) {
+			memset(pg, 0, HV_PAGE_SIZE);
+			continue;
+		}
+		memcpy(pg, data, HV_PAGE_SIZE);
+		data += HV_PAGE_SIZE;
+	}
+	st->pages += v.count;
+	return 0;
+}
+
+static int hv_load_device(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
+			  size_t errlen)
+{
+	uint8_t dev[64];
+	uint32_t kind;
+	int rc = hv_stream_dec_device(in->buf, in->len, in->rec_offset, &kind, dev, sizeof(dev),
+				      err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (kind == HV_DEV_CLOCK) {
+		memcpy(&st->clock, dev, sizeof(st->clock));
+		st->have_clock = 1;
+	} else {
+		memcpy(&st->console, dev, sizeof(st->console));
+		st->have_console = 1;
+	}
+	return 0;
+}
+
+static int hv_load_vcpu(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
+			size_t errlen)
+{
+	static __thread struct hv_vcpu_state tmp;
+	uint32_t idx;
+	int rc = hv_stream_dec_vcpu(in->buf, in->len, in->rec_offset, st->hdr.nvcpus, &idx, &tmp,
+				    err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (st->nvcpus_seen & (1u << idx)) {
+		snprintf(err, errlen, "record VCPU at offset %llu: vCPU %u sent twice",
+			 (unsigned long long)in->rec_offset, idx);
+		return -EBADMSG;
+	}
+	st->nvcpus_seen |= 1u << idx;
+	st->vcpu[idx] = tmp;
+	return 0;
+}
+
+/* END: everything must have arrived, and both digests must match. */
+static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
+		       char *err, size_t errlen)
+{
+	struct hv_rec_end e;
+	uint8_t md[32];
+	char want[17], got[17];
+	int rc = hv_stream_dec_end(in->buf, in->len, in->rec_offset, &e, err, errlen);
+	unsigned long long off = (unsigned long long)in->rec_offset;
+
+	if (rc < 0)
+		return rc;
+	if ((rc = hv_stream_in_digest(in, md)) < 0)
+		return rc;
+	if (memcmp(md, e.stream_sha256, 32) != 0) {
+		hv_load_hex(e.stream_sha256, want);
+		hv_load_hex(md, got);
+		snprintf(err, errlen,
+			 "record END at offset %llu: stream digest mismatch (expected %s..., got "
+			 "%s...): the stream was altered",
+			 off, want, got);
+		return -EBADMSG;
+	}
+	if (st->nvcpus_seen != (1u << st->hdr.nvcpus) - 1 || !st->have_clock) {
+		snprintf(err, errlen, "record END at offset %llu: stream lacks %s state", off,
+			 st->have_clock ? "vCPU" : "clock");
+		return -EBADMSG;
+	}
+	if (e.pages != st->pages) {
+		snprintf(err, errlen,
+			 "record END at offset %llu: %llu pages announced, %llu received", off,
+			 (unsigned long long)e.pages, (unsigned long long)st->pages);
+		return -EBADMSG;
+	}
+	if ((rc = hv_stream_save_mem_digest(mem, md)) < 0)
+		return rc;
+	if (memcmp(md, e.mem_sha256, 32) != 0) {
+		hv_load_hex(e.mem_sha256, want);
+		hv_load_hex(md, got);
+		snprintf(
+		    err, errlen,
+		    "record END at offset %llu: memory digest mismatch (expected %s..., got %s...)",
+		    off, want, got);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
+			char *err, size_t errlen)
+{
+	int rc;
+
+	if (mem->size != st->hdr.mem_size) {
+		snprintf(err, errlen, "memory size %llu does not match the stream's %llu",
+			 (unsigned long long)mem->size, (unsigned long long)st->hdr.mem_size);
+		return -EINVAL;
+	}
+	for (;;) {
+		if ((rc = hv_stream_in_next(in, err, errlen)) < 0)
+			return rc;
+		switch (in->type) {
+		case HV_REC_PAGES:
+			rc = hv_load_pages(in, mem, st, err, errlen);
+			break;
+		case HV_REC_VCPU:
+			rc = hv_load_vcpu(in, st, err, errlen);
+			break;
+		case HV_REC_DEVICE:
+			rc = hv_load_device(in, st, err, errlen);
+			break;
+		case HV_REC_END:
+			return hv_load_end(in, mem, st, err, errlen);
+		default:
+			snprintf(err, errlen, "record %s at offset %llu: unexpected here",
+				 hv_stream_dec_type_name(in->type),
+				 (unsigned long long)in->rec_offset);
+			return -EBADMSG;
+		}
+		if (rc < 0)
+			return rc;
+	}
+}

@@ -1,0 +1,96 @@
+/* Save: the stream of hv_stream.h to a file, written while the domain is
+ * paused, to "<path>.part" and renamed into place only when complete. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hv_clock.h"
+#include "hv_stream.h"
+#include "hv_vcpu_state.h"
+#include "vmm.h"
+
+static int vmm_save_stream(struct vmm *vmm, struct hv_stream_out *out, char *err, size_t errlen)
+{
+	struct hv_vcpu_state *st = malloc(sizeof(*st));
+	char *cfg = malloc(HV_STREAM_CFG_MAX + 1);
+	struct hv_dev_clock clk;
+	struct hv_dev_console con = {vmm->bytes_out, vmm->bytes_in};
+	uint64_t pages = 0, tsc0 = 0;
+	int rc = -ENOMEM;
+
+	if (!st || !cfg)
+		goto out;
+	if ((rc = hv_domcfg_format(&vmm->cfg, cfg, HV_STREAM_CFG_MAX + 1)) < 0) {
+		snprintf(err, errlen, "config too large for the stream");
+		goto out;
+	}
+	if ((rc = hv_stream_save_header(out, vmm->vm->mem.size, vmm->vm->nvcpus, cfg)) < 0 ||
+	    (rc = hv_stream_save_all_pages(out, &vmm->vm->mem, 1, &pages)) < 0)
+		goto io;
+	for (unsigned i = 0; i < vmm->vm->nvcpus; i++) {
+		if ((rc = hv_vcpu_state_get(vmm->vm->vcpus[i], st)) < 0) {
+			snprintf(err, errlen, "vcpu %u: read state: %s", i, strerror(-rc));
+			goto out;
+		}
+		if (i == 0)
+			tsc0 = st->tsc;
+		if ((rc = hv_stream_save_vcpu(out, i, st)) < 0)
+			goto io;
+	}
+	clk.mono_ns = hv_clock_mono(vmm->clock, tsc0);
+	clk.wall_ns = hv_clock_wall_ns();
+	clk.tsc_khz = vmm->tsc_khz;
+	clk.resumes = vmm->clock->resumes;
+	if ((rc = hv_stream_save_device(out, HV_DEV_CLOCK, &clk, sizeof(clk))) < 0 ||
+	    (rc = hv_stream_save_device(out, HV_DEV_CONSOLE, &con, sizeof(con))) < 0 ||
+	    (rc = hv_stream_save_end(out, &vmm->vm->mem, pages)) < 0)
+		goto io;
+	goto out;
+io:
+	snprintf(err, errlen, "write: %s", strerror(-rc));
+out:
+	free(st);
+	free(cfg);
+	return rc;
+}
+
+int vmm_save(struct vmm *vmm, const char *path, char *err, size_t errlen)
+{
+	char tmp[4200];
+	struct hv_stream_out out;
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.part", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return rc;
+	}
+	rc = hv_stream_out_init_fd(&out, fd);
+	if (rc == 0) {
+		rc = vmm_save_stream(vmm, &out, err, errlen);
+		hv_stream_out_fini(&out);
+	}
+	if (rc == 0 && fsync(fd) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fsync: %s", strerror(errno));
+	}
+	if (close(fd) < 0 && rc == 0) {
+		rc = -errno;
+		snprintf(err, errlen, "close: %s", strerror(errno));
+	}
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "rename to %s: %s", path, strerror(errno));
+	}
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
