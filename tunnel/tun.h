@@ -41,6 +41,10 @@ struct mac_table;
 #define TUN_PEERS_MAX 64
 /* Receive SAs of the previous epoch of a sender stay valid this long. */
 #define TUN_SA_GRACE_S 30
+/* ops->miss is called at most once per this interval per (vnet, MAC), and
+ * at most TUN_MISS_PER_S times a second per vnet. */
+#define TUN_MISS_INTERVAL_MS 1000u
+#define TUN_MISS_PER_S 100u
 
 /* ---- the underlay socket (tun_udp.c) ---------------------------------- */
 
@@ -99,6 +103,10 @@ struct tun_stats {
 	uint64_t drop_noroute;	 /* no SA, send failed, tap full */
 	uint64_t drop_dup_flood; /* FLOOD (origin, seq) seen before */
 	uint64_t flood_remcast;	 /* FLOODs re-sent to our group */
+	/* FLOODs accepted: (origin, seq) new and the inner packet delivered;
+	 * counted once each, after dedup. */
+	uint64_t rx_floods;
+	uint64_t tx_miss; /* unknown unicast destinations reported (ops->miss) */
 };
 
 /* ---- the data path (tun_dp.c) ----------------------------------------- */
@@ -129,6 +137,14 @@ struct tun_dp_ops {
 	 * tun_vnet_rekey(vn) right there is fine. May be NULL: the vnet then
 	 * stops sending secured frames at 2^32 - 1 (counted as drop_noroute). */
 	void (*rekey)(void *arg, struct tun_vnet *vn);
+	/* A unicast frame read from vn's TAP was for a MAC the MAC table does
+	 * not know, so it went out as a FLOOD: vnetd may ask where the MAC is
+	 * (a VARP REQUEST) rather than wait for traffic or announces. Called
+	 * from inside tun_dp_rx_tap() once the batch was sent, at most once
+	 * per TUN_MISS_INTERVAL_MS per (vnet, MAC) and TUN_MISS_PER_S a second
+	 * per vnet. May call any tun_dp function except tun_dp_vnet_del(vn)
+	 * and tun_dp_free(). May be NULL. */
+	void (*miss)(void *arg, struct tun_vnet *vn, const uint8_t mac[6]);
 };
 
 /* Opens the underlay socket (tun_udp_open) and returns the data path, or
@@ -167,7 +183,8 @@ struct tun_vnet *tun_dp_vnet_find(const struct tun_dp *dp, const struct vnet_id 
 
 /* Reads a batch (up to 64 reads) from vn's TAP fd and sends each frame:
  * to a remote MAC's care-of address, not at all to a local MAC, else as a
- * FLOOD to the group and every peer. Returns the number of reads (a TSO
+ * FLOOD to the group and every peer; then reports the unknown unicast
+ * destinations among them to ops->miss. Returns the number of reads (a TSO
  * super-frame counts once; 0: nothing was ready) or -errno of a TAP read
  * error when nothing was read (-EBADF, -ECONNRESET when a socketpair's
  * peer closed; EAGAIN is not an error). Per-frame failures are counted,
@@ -204,5 +221,27 @@ const struct vnet_id *tun_vnet_id(const struct tun_vnet *vn);
 int tun_vnet_tap_fd(const struct tun_vnet *vn);
 /* Whether the TAP hands us TSO super-frames that we segment ourselves. */
 bool tun_vnet_offload(const struct tun_vnet *vn);
+
+/* ---- SAs, for `vn sa-list` (tun_vnet.c, tun_rxsa.c) ------------------- */
+
+/* One SA as the data path holds it. */
+struct tun_sa_info {
+	enum esp_sa_dir dir;	 /* ESP_SA_OUT: the one we send with */
+	struct vnet_addr sender; /* in: the sender; out: our own address */
+	uint32_t spi;
+	/* out: the last sequence number sent; in: the highest accepted */
+	uint32_t seq;
+	bool grace; /* in: a previous epoch, kept for packets in flight */
+	/* suite and key material; valid only during the callback */
+	const struct esp_sa_keys *keys;
+};
+
+/* Calls fn on vn's outbound SA (a `none` vnet has none), then on each of
+ * its receive SAs: every sender's current epoch and, during the grace
+ * period, its previous one (derived SAs appear once a packet verified).
+ * Stops at the first non-zero value fn returns and returns it; else 0.
+ * fn must not call into the data path. */
+int tun_vnet_sa_foreach(const struct tun_vnet *vn,
+			int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg);
 
 #endif

@@ -156,6 +156,7 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 		return;
 	}
 	replay_flood_update(dp->floods, &info->origin, info->seq, dp->now_ms);
+	c->vn->st.rx_floods++;
 	if (copy && pkt_flood_set_hops(copy, len, 1) == 0) {
 		tun_udp_txq_add(&dp->txq, copy, len, &dp->group);
 		c->vn->st.flood_remcast++;

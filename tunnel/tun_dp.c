@@ -235,6 +235,8 @@ int tun_dp_rx_tap(struct tun_dp *dp, struct tun_vnet *vn)
 		frames++;
 	}
 	tun_encap_flush(dp);
+	if (vn->miss.npending)
+		tun_miss_report(dp, vn);
 	return n < 0 && frames == 0 ? (int)n : frames;
 }
 
@@ -249,22 +251,29 @@ static void rx_train(struct tun_dp *dp, const struct tun_udp_dgram *d)
 	}
 }
 
-int tun_dp_rx_udp(struct tun_dp *dp)
+void tun_dp_rx_dgrams(struct tun_dp *dp, const struct tun_udp_dgram *d, int n)
 {
 	struct tun_vnet *vn;
-	int n, i;
+	int i;
 
 	dp->now_ms = tun_dp_clock_ms();
 	dp->tx_st = &dp->st;
-	n = tun_udp_recv(&dp->udp, &dp->rxq, &dp->st.drop_malformed);
 	for (i = 0; i < n; i++)
-		rx_train(dp, &dp->rxq.d[i]);
+		rx_train(dp, &d[i]);
 	/* Merged TCP segments point into the receive buffers: write them
 	 * out before the next batch reuses those. */
 	for (vn = dp->vnets; vn; vn = vn->next)
 		vn->st.drop_noroute += tun_gro_flush(&vn->gro, &vn->tap);
 	/* Re-multicasts of peers' floods were queued on the way. */
 	tun_encap_flush(dp);
+}
+
+int tun_dp_rx_udp(struct tun_dp *dp)
+{
+	int n = tun_udp_recv(&dp->udp, &dp->rxq, &dp->st.drop_malformed);
+
+	if (n > 0)
+		tun_dp_rx_dgrams(dp, dp->rxq.d, n);
 	return n;
 }
 

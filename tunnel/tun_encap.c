@@ -74,14 +74,18 @@ int tun_encap_send(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t
 }
 
 /* Where a unicast frame goes: 1 and *to for a remote MAC, 0 to flood an
- * unknown one, -1 for a MAC on this host (the bridge delivered it). */
+ * unknown one (and report it), -1 for a MAC on this host (the bridge
+ * delivered it). */
 static int route(struct tun_dp *dp, struct tun_vnet *vn, const uint8_t *frame,
 		 struct sockaddr_in *to)
 {
 	const struct mac_entry *e = mac_table_get(vn->macs, &vn->id, frame, dp->now_ms);
 
-	if (!e)
+	if (!e) {
+		if (dp->ops.miss)
+			tun_miss_note(&vn->miss, frame, dp->now_ms);
 		return 0;
+	}
 	if ((e->flags & MAC_TABLE_LOCAL) || vnet_addr_eq(&e->coa, &dp->local))
 		return -1;
 	/* An address we cannot reach on this underlay: flood instead. */

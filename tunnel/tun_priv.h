@@ -42,6 +42,30 @@
 /* vnetd is asked to rekey at this outbound sequence number. */
 #define TUN_REKEY_SEQ (0xFFFFFFFFu - (1u << 20))
 
+/* Unknown unicast destinations of one vnet: a small set-associative cache
+ * of when each MAC was last reported, so that ops->miss fires at most once
+ * per TUN_MISS_INTERVAL_MS per MAC, and the MACs of the current TAP batch
+ * waiting to be reported once it is sent. The set is picked by a seeded
+ * hash: guests choose the MACs. */
+#define TUN_MISS_SETS 64
+#define TUN_MISS_WAYS 4
+#define TUN_MISS_PENDING 16
+
+struct tun_miss_ent {
+	uint8_t mac[6];
+	bool used;
+	uint64_t last_ms;
+};
+
+struct tun_miss {
+	struct tun_miss_ent e[TUN_MISS_SETS][TUN_MISS_WAYS];
+	uint64_t seed;
+	uint32_t tokens; /* reports left this second */
+	uint64_t refill_ms;
+	uint8_t pending[TUN_MISS_PENDING][6];
+	size_t npending;
+};
+
 /* The SAs of one sender on one vnet: the current epoch and, for a grace
  * period after a newer one arrived, the previous one. */
 struct tun_rxsa {
@@ -66,6 +90,7 @@ struct tun_vnet {
 	struct esp_sa *tx_sa; /* NULL on a `none` vnet */
 	bool rekey_asked;
 	struct mac_table *macs;
+	struct tun_miss miss;
 	struct tun_stats st;
 };
 
@@ -98,6 +123,18 @@ struct tun_dp {
 
 /* tun_dp.c */
 uint64_t tun_dp_clock_ms(void);
+/* Delivers n received datagrams or GRO trains, as tun_dp_rx_udp does after
+ * its recvmmsg (also the entry point of the decap fuzzer). */
+void tun_dp_rx_dgrams(struct tun_dp *dp, const struct tun_udp_dgram *d, int n);
+
+/* tun_miss.c: unknown unicast reports. */
+void tun_miss_init(struct tun_miss *m, uint64_t now_ms);
+/* A frame to `mac` was flooded because no entry knew it: queue a report
+ * unless one went out for it within TUN_MISS_INTERVAL_MS or the vnet's
+ * budget for this second is spent. */
+void tun_miss_note(struct tun_miss *m, const uint8_t mac[6], uint64_t now_ms);
+/* Hands the queued reports of vn to ops->miss (call after a flush). */
+void tun_miss_report(struct tun_dp *dp, struct tun_vnet *vn);
 
 /* tun_vnet.c: per-vnet state. */
 struct tun_vnet *tun_vnet_new(struct tun_dp *dp, const struct tun_vnet_conf *vc);
@@ -115,6 +152,9 @@ enum esp_result tun_rxsa_decap(struct tun_dp *dp, const struct vnet_addr *sender
 struct tun_vnet *tun_rxsa_vnet(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi);
 /* Frees the SAs of vn (all if vn is NULL). */
 void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn);
+/* tun_vnet_sa_foreach for the receive SAs of vn. */
+int tun_rxsa_foreach(const struct tun_dp *dp, const struct tun_vnet *vn,
+		     int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg);
 
 /* tun_encap.c: TAP -> network. */
 /* A free transmit slot (its payload area starts at + TUN_SLOT_HEAD),

@@ -190,3 +190,37 @@ void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn)
 		}
 	}
 }
+
+/* One SA of entry e for the listing. */
+static int rxsa_one(const struct tun_rxsa *e, const struct esp_sa *sa, bool grace,
+		    int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg)
+{
+	struct tun_sa_info si = {
+	    .dir = ESP_SA_IN,
+	    .sender = e->sender,
+	    .spi = esp_sa_spi(sa),
+	    .seq = esp_sa_seq(sa),
+	    .grace = grace,
+	    .keys = esp_sa_keys(sa),
+	};
+
+	return fn(&si, arg);
+}
+
+int tun_rxsa_foreach(const struct tun_dp *dp, const struct tun_vnet *vn,
+		     int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg)
+{
+	uint64_t now = tun_dp_clock_ms();
+	int rc = 0;
+
+	for (size_t b = 0; b < TUN_RXSA_BUCKETS && rc == 0; b++) {
+		for (const struct tun_rxsa *e = dp->rxsa[b]; e && rc == 0; e = e->next) {
+			if (e->vn != vn)
+				continue;
+			rc = rxsa_one(e, e->cur, false, fn, arg);
+			if (rc == 0 && e->prev && now < e->prev_until_ms)
+				rc = rxsa_one(e, e->prev, true, fn, arg);
+		}
+	}
+	return rc;
+}

@@ -1,5 +1,6 @@
 /*
- * Per-vnet state: TAP, security, the SA we send with, counters.
+ * Per-vnet state: TAP, security, the SA we send with, counters, and the
+ * listing of its SAs.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct tun_vnet *tun_vnet_new(struct tun_dp *dp, const struct tun_vnet_conf *vc)
 	vn->macs = vc->macs;
 	vn->key = vc->key;
 	vn->epoch = vc->epoch;
+	tun_miss_init(&vn->miss, dp->now_ms);
 	if ((err = tun_tap_init(&vn->tap, vc->tap_fd)) < 0 ||
 	    (vn->suite != ESP_SUITE_NONE && (err = tx_sa_make(vn, vn->epoch, &vn->tx_sa)) < 0)) {
 		tun_vnet_free(vn);
@@ -104,4 +106,20 @@ int tun_vnet_tap_fd(const struct tun_vnet *vn)
 bool tun_vnet_offload(const struct tun_vnet *vn)
 {
 	return vn->tap.offload;
+}
+
+int tun_vnet_sa_foreach(const struct tun_vnet *vn,
+			int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg)
+{
+	struct tun_sa_info si = {.dir = ESP_SA_OUT, .sender = vn->dp->local};
+	int rc;
+
+	if (vn->tx_sa) {
+		si.spi = esp_sa_spi(vn->tx_sa);
+		si.seq = esp_sa_seq(vn->tx_sa);
+		si.keys = esp_sa_keys(vn->tx_sa);
+		if ((rc = fn(&si, arg)) != 0)
+			return rc;
+	}
+	return tun_rxsa_foreach(vn->dp, vn, fn, arg);
 }

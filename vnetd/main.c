@@ -223,7 +223,11 @@ static void main_udp_cb(struct ev_io *io, unsigned events, void *arg)
 
 static int main_datapath(struct vnetd *d)
 {
-	static const struct tun_dp_ops ops = {varp_proto_rx, sa_keys_rekey};
+	static const struct tun_dp_ops ops = {
+	    .varp = varp_proto_rx,
+	    .rekey = sa_keys_rekey,
+	    .miss = varp_proto_miss,
+	};
 	struct tun_udp_conf uc = {0};
 	struct timespec ts;
 	int rc;

@@ -1,8 +1,8 @@
 /*
  * Keys and epochs: the per-vnet key file (read with esp_key, mode checked),
  * the rekey callback of the data path (bump and persist the epoch, then
- * switch), and the SA listing of `vn sa-list`, which derives our outbound
- * SA the same way the data path and every receiver do.
+ * switch), and the SA listing of `vn sa-list`: the data path's own SAs,
+ * ours and every sender's, with their sequence numbers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +67,13 @@ static struct vn_ctl_sa *sa_keys_slot(struct vn_ctl_sa **list, size_t *n, size_t
 	return &(*list)[(*n)++];
 }
 
+struct sa_keys_walk {
+	struct vnetd_vnet *v;
+	bool with_keys;
+	struct vn_ctl_sa **list;
+	size_t *n, *cap;
+};
+
 static void sa_keys_copy(const struct esp_sa_keys *k, struct vn_ctl_sa *out)
 {
 	const struct esp_suite_info *si = esp_sa_suite_info(k->suite);
@@ -78,32 +85,56 @@ static void sa_keys_copy(const struct esp_sa_keys *k, struct vn_ctl_sa *out)
 	out->auth_key_len = (uint8_t)si->auth_key_len;
 }
 
+/* One SA of the data path as a record. Ours go to the group, every peer
+ * and every unicast, so dst is the group; a sender's come to us. */
+static int sa_keys_one(const struct tun_sa_info *si, void *arg)
+{
+	struct sa_keys_walk *w = arg;
+	struct vnetd *d = w->v->d;
+	struct vn_ctl_sa *sa = sa_keys_slot(w->list, w->n, w->cap);
+	bool out = si->dir == ESP_SA_OUT;
+
+	if (!sa)
+		return -ENOMEM;
+	memcpy(sa->id, w->v->conf.id.b, sizeof(sa->id));
+	memcpy(sa->src, si->sender.b, sizeof(sa->src));
+	memcpy(sa->dst, out ? d->conf.group.b : d->local.b, sizeof(sa->dst));
+	snprintf(sa->suite, sizeof(sa->suite), "%s", esp_sa_suite_name(si->keys->suite));
+	sa->spi = si->spi;
+	sa->dir = out ? VN_CTL_SA_OUT : VN_CTL_SA_IN;
+	sa->seq = si->seq;
+	if (w->with_keys)
+		sa_keys_copy(si->keys, sa);
+	return 0;
+}
+
+/* Our outbound SA as every receiver derives it: for a vnet whose data path
+ * is not running (seq 0). */
+static int sa_keys_derived(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
+			   size_t *cap)
+{
+	struct tun_sa_info si = {.dir = ESP_SA_OUT, .sender = v->d->local};
+	struct esp_sa_keys k;
+	struct sa_keys_walk w = {v, with_keys, list, n, cap};
+	int rc = esp_key_derive(&v->key, &v->conf.id, v->conf.suite, &v->d->local, v->epoch, &k);
+
+	if (rc < 0)
+		return rc;
+	si.spi = k.spi;
+	si.keys = &k;
+	rc = sa_keys_one(&si, &w);
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
 int sa_keys_list(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
 		 size_t *cap)
 {
-	struct esp_sa_keys k;
-	struct vn_ctl_sa *sa;
-	int rc;
+	struct sa_keys_walk w = {v, with_keys, list, n, cap};
 
 	if (v->conf.security == VNET_SEC_NONE)
 		return 0;
-	rc = esp_key_derive(&v->key, &v->conf.id, v->conf.suite, &v->d->local, v->epoch, &k);
-	if (rc < 0)
-		return rc;
-	sa = sa_keys_slot(list, n, cap);
-	if (!sa) {
-		OPENSSL_cleanse(&k, sizeof(k));
-		return -ENOMEM;
-	}
-	memcpy(sa->id, v->conf.id.b, sizeof(sa->id));
-	memcpy(sa->src, v->d->local.b, sizeof(sa->src));
-	/* Our SA is used for the group, every peer and every unicast. */
-	memcpy(sa->dst, v->d->conf.group.b, sizeof(sa->dst));
-	snprintf(sa->suite, sizeof(sa->suite), "%s", esp_sa_suite_name(k.suite));
-	sa->spi = k.spi;
-	sa->dir = VN_CTL_SA_OUT;
-	if (with_keys)
-		sa_keys_copy(&k, sa);
-	OPENSSL_cleanse(&k, sizeof(k));
-	return 0;
+	if (!v->tv)
+		return sa_keys_derived(v, with_keys, list, n, cap);
+	return tun_vnet_sa_foreach(v->tv, sa_keys_one, &w);
 }

@@ -10,10 +10,7 @@ static void stats_copy(const struct tun_stats *s, struct vn_ctl_stats *out)
 	out->c[VN_STAT_FRAMES_OUT] = s->tx_frames;
 	out->c[VN_STAT_BYTES_IN] = s->rx_bytes;
 	out->c[VN_STAT_BYTES_OUT] = s->tx_bytes;
-	/* libtunnel counts received floods among rx_frames without a
-	 * counter of their own; what it does count is the floods it re-sent
-	 * to our group for a peer. */
-	out->c[VN_STAT_FLOODS_IN] = s->flood_remcast;
+	out->c[VN_STAT_FLOODS_IN] = s->rx_floods;
 	out->c[VN_STAT_FLOODS_OUT] = s->tx_floods;
 	out->c[VN_STAT_VARP_IN] = s->varp_in;
 	out->c[VN_STAT_VARP_OUT] = s->varp_out;
@@ -22,6 +19,7 @@ static void stats_copy(const struct tun_stats *s, struct vn_ctl_stats *out)
 	out->c[VN_STAT_DROP_MALFORMED] = s->drop_malformed;
 	out->c[VN_STAT_DROP_NOROUTE] = s->drop_noroute;
 	out->c[VN_STAT_DROP_DUP] = s->drop_dup_flood;
+	out->c[VN_STAT_FLOODS_REMCAST] = s->flood_remcast;
 }
 
 void stats_fill_vnet(const struct vnetd_vnet *v, struct vn_ctl_stats *out)

@@ -1,6 +1,7 @@
 /*
- * VARP, the vnetd side: answers requests for local MACs with a unicast
- * reply, applies replies and announces to the MAC table (an announce
+ * VARP, the vnetd side: asks (a flooded request) where a MAC is that the
+ * data path had to flood a frame for, answers requests for local MACs with
+ * a unicast reply, applies replies and announces to the MAC table (an announce
  * replaces an older location at once and is logged as a move), ages remote
  * entries after varp-ttl and re-announces local MACs every ttl/3 so that
  * every cache stays warm. The data path delivers only messages of a known
@@ -117,6 +118,18 @@ void varp_proto_rx(void *arg, struct tun_vnet *tv, const struct tun_rx_info *inf
 		varp_proto_request(v, m);
 	else
 		varp_proto_learn(v, m);
+}
+
+void varp_proto_miss(void *arg, struct tun_vnet *tv, const uint8_t mac[6])
+{
+	struct vnetd *d = arg;
+	struct vnetd_vnet *v = vnet_mgr_find(d, tun_vnet_id(tv));
+
+	/* libtunnel rate-limits the reports per MAC; a failed send is
+	 * logged at debug level by varp_proto_send and the frame itself
+	 * went out as a flood anyway. */
+	if (v)
+		varp_proto_send(v, VARP_MSG_REQUEST, mac, NULL);
 }
 
 static void varp_proto_age(struct ev_timer *t, void *arg)

@@ -4,9 +4,9 @@
 #include <string.h>
 
 const char *const vn_ctl_stat_names[VN_STAT_COUNT] = {
-    "frames_in",      "frames_out",   "bytes_in", "bytes_out", "floods_in",
-    "floods_out",     "varp_in",      "varp_out", "drop_auth", "drop_replay",
-    "drop_malformed", "drop_noroute", "drop_dup",
+    "frames_in",      "frames_out",   "bytes_in", "bytes_out",	    "floods_in",
+    "floods_out",     "varp_in",      "varp_out", "drop_auth",	    "drop_replay",
+    "drop_malformed", "drop_noroute", "drop_dup", "floods_remcast",
 };
 
 const char *vn_ctl_security_name(unsigned security)

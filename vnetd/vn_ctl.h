@@ -76,7 +76,7 @@ struct vn_ctl_varp {
 	uint32_t ttl_s;
 };
 
-/* Counter order is the JSON key order of `vn stats`. */
+/* Counter order is the JSON key order of `vn stats`; new ones go last. */
 enum {
 	VN_STAT_FRAMES_IN,
 	VN_STAT_FRAMES_OUT,
@@ -91,6 +91,7 @@ enum {
 	VN_STAT_DROP_MALFORMED,
 	VN_STAT_DROP_NOROUTE,
 	VN_STAT_DROP_DUP,
+	VN_STAT_FLOODS_REMCAST, /* floods re-sent to our group for a peer */
 	VN_STAT_COUNT
 };
 extern const char *const vn_ctl_stat_names[VN_STAT_COUNT];

@@ -119,6 +119,9 @@ void local_macs_announce_all(struct vnetd_vnet *v);
 /* varp_proto.c */
 void varp_proto_rx(void *arg, struct tun_vnet *tv, const struct tun_rx_info *info,
 		   const struct varp_msg *msg);
+/* The data path flooded a frame for a MAC nobody knows: ask where it is
+ * (a flooded VARP REQUEST; the owner answers by unicast). */
+void varp_proto_miss(void *arg, struct tun_vnet *tv, const uint8_t mac[6]);
 int varp_proto_send(struct vnetd_vnet *v, enum varp_op op, const uint8_t mac[6],
 		    const struct vnet_addr *dst);
 int varp_proto_timers_start(struct vnetd *d);
@@ -156,9 +159,10 @@ int persist_write_file(const char *path, const char *data, size_t len, unsigned 
 /* sa_keys.c */
 int sa_keys_load(struct vnetd_vnet *v, char *msg, size_t msglen);
 void sa_keys_rekey(void *arg, struct tun_vnet *tv);
-/* Appends v's outbound SA (derived as the data path does) to list; a vnet
- * with security none has none. libtunnel does not expose its receive SAs
- * nor the sequence number, so those are not listed (seq stays 0). */
+/* Appends v's SAs to list (grown as needed): the outbound one (dst the
+ * group) and every receive SA (src the sender, dst our address), with the
+ * data path's sequence numbers; key material only if with_keys. A vnet
+ * with security none has none. Returns 0 or -ENOMEM/-EIO. */
 int sa_keys_list(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
 		 size_t *cap);
 

@@ -158,7 +158,9 @@ echo "ok: rtcheck under qemu"
 # fresh zero RAM and ws=16 MiB holds 4096 pages, so while counter < 4096
 # each write lands on a new page and checksum = 1 + 2 + ... + counter.
 boot dirtier dirtier "ws=16 rate=5"
-wait_line dirtier '^dirtier: t=2 ' 60
+# Wait for t=3 to start, so the t=2 line is whole (serial output arrives a
+# byte at a time).
+wait_line dirtier '^dirtier: t=3' 60
 kill "$qpid"
 wait "$qpid" 2>/dev/null || true
 qpid=

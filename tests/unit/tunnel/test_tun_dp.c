@@ -438,6 +438,7 @@ static void test_flood_dedup(void **state)
 	assert_int_equal(st.rx_frames, 1);
 	assert_int_equal(st.drop_dup_flood, 1);
 	assert_int_equal(st.drop_replay, 0); /* caught before ESP */
+	assert_int_equal(st.rx_floods, 1);   /* once, after dedup */
 
 	tun_vnet_stats(a.vn, &st);
 	assert_int_equal(st.tx_floods, 1);
@@ -498,6 +499,7 @@ static void test_peer_remulticast(void **state)
 	tun_vnet_stats(b.vn, &st);
 	assert_int_equal(st.flood_remcast, 1);
 	assert_int_equal(st.rx_frames, 2);
+	assert_int_equal(st.rx_floods, 2);
 	host_close(&a);
 	host_close(&b);
 	close(fake_a);

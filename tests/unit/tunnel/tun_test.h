@@ -18,16 +18,16 @@
 #include "mac_table.h"
 #include "tun.h"
 
-static uint16_t test_port;
+static uint16_t test_port __attribute__((unused));
 
-static uint16_t port_pick(void)
+static inline uint16_t port_pick(void)
 {
 	if (!test_port)
 		test_port = (uint16_t)(20000 + getpid() % 30000);
 	return test_port;
 }
 
-static struct vnet_addr lo_addr(int host)
+static inline struct vnet_addr lo_addr(int host)
 {
 	struct vnet_addr a;
 
@@ -43,8 +43,8 @@ struct host {
 };
 
 /* group: join 224.10.0.1 on lo; else no multicast. */
-static int host_open(struct host *h, int num, bool group, uint64_t seq0,
-		     const struct tun_dp_ops *ops, void *arg)
+static inline int host_open(struct host *h, int num, bool group, uint64_t seq0,
+			    const struct tun_dp_ops *ops, void *arg)
 {
 	struct tun_udp_conf uc = {.port = port_pick(), .ifindex = 1};
 
@@ -62,7 +62,7 @@ static int host_open(struct host *h, int num, bool group, uint64_t seq0,
 	return h->macs ? 0 : -ENOMEM;
 }
 
-static int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite, uint16_t epoch)
+static inline int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite, uint16_t epoch)
 {
 	struct tun_vnet_conf vc = {
 	    .tap_fd = h->tap[0],
@@ -77,7 +77,7 @@ static int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite, uint1
 	return h->vn ? 0 : -errno;
 }
 
-static void host_close(struct host *h)
+static inline void host_close(struct host *h)
 {
 	tun_dp_free(h->dp);
 	mac_table_free(h->macs);
@@ -92,7 +92,7 @@ static void host_close(struct host *h)
 
 /* A plain UDP socket on 127.0.0.num:port (num 0: the wildcard, joined to
  * the group on lo), to capture or forge packets. */
-static int raw_open(int num)
+static inline int raw_open(int num)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port_pick())};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
@@ -114,8 +114,8 @@ static int raw_open(int num)
 	return fd;
 }
 
-/* Receives one datagram within 200 ms; returns its length or -1. */
-static ssize_t recv_wait(int fd, uint8_t *buf, size_t cap, int ms)
+/* Receives one datagram within `ms` ms; returns its length or -1. */
+static inline ssize_t recv_wait(int fd, uint8_t *buf, size_t cap, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -124,7 +124,7 @@ static ssize_t recv_wait(int fd, uint8_t *buf, size_t cap, int ms)
 	return recv(fd, buf, cap, MSG_DONTWAIT);
 }
 
-static ssize_t raw_send(int fd, int to, const uint8_t *buf, size_t len)
+static inline ssize_t raw_send(int fd, int to, const uint8_t *buf, size_t len)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port_pick())};
 
@@ -134,8 +134,8 @@ static ssize_t raw_send(int fd, int to, const uint8_t *buf, size_t len)
 
 /* Builds an Ethernet frame of `len` bytes from src to dst with a
  * recognisable payload. */
-static void frame_make(uint8_t *f, size_t len, const uint8_t dst[6], const uint8_t src[6],
-		       uint8_t fill)
+static inline void frame_make(uint8_t *f, size_t len, const uint8_t dst[6], const uint8_t src[6],
+			      uint8_t fill)
 {
 	size_t i;
 
