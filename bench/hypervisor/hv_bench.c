@@ -30,6 +30,8 @@
 #include "hv_vcpu.h"
 #include "hv_vm.h"
 
+#include <tern/abi.h>
+
 #define MIB (1ull << 20)
 #define BOOT_RUNS 5
 #define YIELDS 20000
@@ -278,11 +280,17 @@ static void write_yield_elf(const char *path, uint32_t n)
 	eh->e_phoff = 64;
 	eh->e_ehsize = 64;
 	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = 2;
+	eh->e_phnum = 3;
 	ph[0] = (Elf64_Phdr){PT_LOAD,  PF_R | PF_X,  0x1000,	   0x200000,
 			     0x200000, sizeof(code), sizeof(code), 0x1000};
 	ph[1] =
 	    (Elf64_Phdr){PT_LOAD, PF_R | PF_W, 0x2000, 0x201000, 0x201000, 0x200, 0x1000, 0x1000};
+	/* The ABI note the vmm requires, in a PT_NOTE past the code. */
+	ph[2] = (Elf64_Phdr){PT_NOTE, PF_R, 0x1800, 0, 0, sizeof(struct tern_abi_note), 0, 4};
+	memcpy(f + 0x1800,
+	       &(struct tern_abi_note){sizeof(TERN_NOTE_NAME), sizeof(uint32_t),
+				       TERN_NOTE_ABI_VERSION, TERN_NOTE_NAME, TERN_ABI_VERSION},
+	       sizeof(struct tern_abi_note));
 	memcpy(f + 0x1000, code, sizeof(code));
 	/* yield args at 0x201000 (deadline 0, wait nothing); halt status 0 at 0x201100 */
 	if (!out || fwrite(f, 1, sizeof(f), out) != sizeof(f))

@@ -4,27 +4,6 @@
  * its status.
  */
 #include "rt.h"
-#include "rt_asm.h"
-
-#define CHECK_OFF(field, off)                                                                      \
-	_Static_assert(__builtin_offsetof(struct tern_boot_info, field) == (off),                  \
-		       "rt_asm.h offset of " #field)
-CHECK_OFF(magic, RT_BI_MAGIC);
-CHECK_OFF(abi_version, RT_BI_ABI_VERSION);
-CHECK_OFF(loader, RT_BI_LOADER);
-CHECK_OFF(ncpus, RT_BI_NCPUS);
-CHECK_OFF(mem_size, RT_BI_MEM_SIZE);
-CHECK_OFF(cmdline, RT_BI_CMDLINE);
-CHECK_OFF(clock, RT_BI_CLOCK);
-CHECK_OFF(image_end, RT_BI_IMAGE_END);
-_Static_assert(RT_BOOT_MAGIC == TERN_BOOT_MAGIC, "rt_asm.h boot magic");
-_Static_assert(RT_ABI_VERSION == TERN_ABI_VERSION, "rt_asm.h ABI version");
-_Static_assert(RT_LOADER_MULTIBOOT == TERN_LOADER_MULTIBOOT, "rt_asm.h loader");
-_Static_assert(RT_CMDLINE_MAX == TERN_CMDLINE_MAX, "rt_asm.h cmdline size");
-_Static_assert(RT_SEL_KCODE == TERN_SEL_KCODE && RT_SEL_KDATA == TERN_SEL_KDATA &&
-		   RT_SEL_UDATA == TERN_SEL_UDATA && RT_SEL_UCODE == TERN_SEL_UCODE &&
-		   RT_SEL_TSS == TERN_SEL_TSS,
-	       "rt_asm.h selectors");
 
 extern char __image_end[]; /* guest.ld */
 

@@ -17,7 +17,7 @@
  * a.out-kludge address fields (flag bit 16); the linker script guarantees
  * that the file bytes from __image_start to __data_end are the memory image.
  */
-#include "rt_asm.h"
+#include <tern/abi.h>
 
 #define MB_HDR_MAGIC 0x1badb002
 #define MB_HDR_FLAGS 0x00010002 /* bit 1: want memory info; bit 16: address fields */
@@ -91,8 +91,8 @@ rt_mb_entry32:
 	mov	%ebp, %edx
 	shl	$10, %eax
 	shr	$22, %edx
-	mov	%eax, rt_mb_boot_info + RT_BI_MEM_SIZE
-	mov	%edx, rt_mb_boot_info + RT_BI_MEM_SIZE + 4
+	mov	%eax, rt_mb_boot_info + TERN_BI_MEM_SIZE
+	mov	%edx, rt_mb_boot_info + TERN_BI_MEM_SIZE + 4
 
 	/* Copy the command line before anything can overwrite the info
 	 * block the loader put after our image. */
@@ -100,7 +100,7 @@ rt_mb_entry32:
 	testl	$MBI_HAS_CMDLINE, MBI_FLAGS(%ebx)
 	jz	3f
 	mov	MBI_CMDLINE(%ebx), %esi
-	mov	$(RT_CMDLINE_MAX - 1), %ecx
+	mov	$(TERN_CMDLINE_MAX - 1), %ecx
 2:	lodsb
 	test	%al, %al
 	jz	3f
@@ -152,23 +152,23 @@ rt_mb_entry32:
 	jb	6b
 
 	/* TSS: I/O bitmap right after the header, all zero = all ports open. */
-	movw	$RT_TSS_HDR_SIZE, rt_mb_tss + 102
-	movb	$0xff, rt_mb_tss + RT_TSS_HDR_SIZE + RT_TSS_IOMAP_SIZE
+	movw	$TERN_TSS_HDR_SIZE, rt_mb_tss + 102
+	movb	$0xff, rt_mb_tss + TERN_TSS_HDR_SIZE + TERN_TSS_IOMAP_SIZE
 	mov	$rt_mb_tss, %eax
 	mov	%eax, %edx
 	shl	$16, %eax
-	or	$(RT_TSS_SIZE - 1), %eax	/* base[15:0], limit[15:0] */
-	mov	%eax, rt_mb_gdt + RT_SEL_TSS
+	or	$(TERN_TSS_SIZE - 1), %eax	/* base[15:0], limit[15:0] */
+	mov	%eax, rt_mb_gdt + TERN_SEL_TSS
 	mov	%edx, %eax
 	and	$0xff000000, %eax		/* base[31:24] */
 	shr	$16, %edx
 	movzbl	%dl, %edx			/* base[23:16] */
 	or	%edx, %eax
 	or	$0x8900, %eax			/* present, available 64-bit TSS */
-	mov	%eax, rt_mb_gdt + RT_SEL_TSS + 4
+	mov	%eax, rt_mb_gdt + TERN_SEL_TSS + 4
 
 	lgdt	rt_mb_gdtr
-	mov	$RT_SEL_KDATA, %eax
+	mov	$TERN_SEL_KDATA, %eax
 	mov	%ax, %ds
 	mov	%ax, %es
 	mov	%ax, %ss
@@ -197,7 +197,7 @@ rt_mb_entry32:
 10:	wrmsr
 	mov	$(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG), %eax
 	mov	%eax, %cr0
-	ljmp	$RT_SEL_KCODE, $rt_mb_entry64
+	ljmp	$TERN_SEL_KCODE, $rt_mb_entry64
 
 rt_mb_fail:
 	/* Not booted by a Multiboot loader we understand: nothing to run. */
@@ -209,29 +209,29 @@ rt_mb_fail:
 
 	.code64
 rt_mb_entry64:
-	mov	$RT_SEL_TSS, %eax
+	mov	$TERN_SEL_TSS, %eax
 	ltr	%ax
 	lidt	rt_mb_idtr			/* limit 0: any fault triple-faults */
-	mov	$RT_SEL_UDATA, %eax
+	mov	$TERN_SEL_UDATA, %eax
 	mov	%ax, %ds
 	mov	%ax, %es
 	mov	%ax, %fs
 	mov	%ax, %gs
 
-	movl	$RT_BOOT_MAGIC, rt_mb_boot_info + RT_BI_MAGIC
-	movl	$RT_ABI_VERSION, rt_mb_boot_info + RT_BI_ABI_VERSION
-	movl	$RT_LOADER_MULTIBOOT, rt_mb_boot_info + RT_BI_LOADER
-	movl	$1, rt_mb_boot_info + RT_BI_NCPUS
-	movq	$rt_mb_cmdline, rt_mb_boot_info + RT_BI_CMDLINE
-	movq	$__image_end, rt_mb_boot_info + RT_BI_IMAGE_END
+	movl	$TERN_BOOT_MAGIC, rt_mb_boot_info + TERN_BI_MAGIC
+	movl	$TERN_ABI_VERSION, rt_mb_boot_info + TERN_BI_ABI_VERSION
+	movl	$TERN_LOADER_MULTIBOOT, rt_mb_boot_info + TERN_BI_LOADER
+	movl	$1, rt_mb_boot_info + TERN_BI_NCPUS
+	movq	$rt_mb_cmdline, rt_mb_boot_info + TERN_BI_CMDLINE
+	movq	$__image_end, rt_mb_boot_info + TERN_BI_IMAGE_END
 
 	/* iretq to rt_entry64 at CPL3, rsp = top of RAM, rdi = boot info. */
-	mov	rt_mb_boot_info + RT_BI_MEM_SIZE, %rax
+	mov	rt_mb_boot_info + TERN_BI_MEM_SIZE, %rax
 	and	$-16, %rax
-	push	$RT_SEL_UDATA
+	push	$TERN_SEL_UDATA
 	push	%rax
-	push	$RT_ENTRY_RFLAGS
-	push	$RT_SEL_UCODE
+	push	$TERN_ENTRY_RFLAGS
+	push	$TERN_SEL_UCODE
 	push	$rt_entry64
 	mov	$rt_mb_boot_info, %edi
 	iretq
@@ -263,7 +263,7 @@ rt_mb_idtr:
 rt_mb_boot_info:
 	.space	4096
 rt_mb_cmdline:
-	.space	RT_CMDLINE_MAX
+	.space	TERN_CMDLINE_MAX
 rt_mb_pml4:
 	.space	4096
 rt_mb_pdpt:
@@ -271,7 +271,7 @@ rt_mb_pdpt:
 rt_mb_pd:
 	.space	4096 * STUB_MAX_GIB
 rt_mb_tss:
-	.space	RT_TSS_SIZE
+	.space	TERN_TSS_SIZE
 	.balign 16
 rt_mb_stack:
 	.space	256

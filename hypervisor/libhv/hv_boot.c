@@ -11,10 +11,8 @@
 #include "hv_vcpu.h"
 
 #define HV_GIB (1ull << 30)
-#define HV_TSS_SIZE 104u
-#define HV_IOBITMAP_SIZE 8192u
 /* TSS limit covers the bitmap and its mandatory trailing 0xff byte. */
-#define HV_TSS_LIMIT (HV_TSS_SIZE + HV_IOBITMAP_SIZE)
+#define HV_TSS_LIMIT (TERN_TSS_SIZE - 1u)
 #define HV_GDT_ENTRIES 7u
 
 #define HV_CR0_PE 0x1ull
@@ -31,7 +29,6 @@
 #define HV_EFER_LME 0x100ull
 #define HV_EFER_LMA 0x400ull
 #define HV_EFER_NXE 0x800ull
-#define HV_RFLAGS_IOPL3 0x3000ull
 #define HV_XCR0_X87 0x1ull
 #define HV_XCR0_SSE 0x2ull
 #define HV_XCR0_AVX 0x4ull
@@ -94,8 +91,8 @@ int hv_boot_gdt(struct hv_mem *mem)
 	gdt[6] = (uint64_t)TERN_GPA_TSS >> 32;
 	memset(tss, 0, HV_TSS_LIMIT + 1);
 	/* I/O map base at offset 102; a zero bit opens a port. */
-	tss[102] = HV_TSS_SIZE & 0xff;
-	tss[103] = HV_TSS_SIZE >> 8;
+	tss[102] = TERN_TSS_HDR_SIZE & 0xff;
+	tss[103] = TERN_TSS_HDR_SIZE >> 8;
 	tss[HV_TSS_LIMIT] = 0xff;
 	return 0;
 }
@@ -195,7 +192,7 @@ int hv_boot_vcpu(struct hv_vcpu *vcpu, const struct hv_elf_image *img, uint64_t 
 	r.rip = img->entry;
 	r.rsp = mem_size & ~0xfull;
 	r.rdi = TERN_GPA_BOOT_INFO;
-	r.rflags = 0x2 | HV_RFLAGS_IOPL3;
+	r.rflags = TERN_ENTRY_RFLAGS;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	return 0;

@@ -109,6 +109,76 @@ static int hv_elf_check_entry(const struct hv_elf_image *img, char *err, size_t 
 			   (unsigned long long)img->entry);
 }
 
+static uint64_t hv_elf_note_pad(uint64_t n, uint64_t align)
+{
+	return (n + align - 1) & ~(align - 1);
+}
+
+/* Walks the notes of one PT_NOTE segment (p[0..size) at file offset `foff`).
+ * Returns 1 with *version set when the ABI note is among them, 0 when it is
+ * not, -ENOEXEC when a note does not fit. Names and descriptors are padded
+ * to 4 bytes, or to 8 in a segment aligned to 8 (gABI). */
+static int hv_elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t align, uint64_t foff,
+			     uint32_t *version, char *err, size_t errlen)
+{
+	uint64_t off = 0;
+
+	while (off < size) {
+		Elf64_Nhdr nh;
+		if (size - off < sizeof(nh))
+			return hv_elf_fail(err, errlen, "note at offset 0x%llx: truncated header",
+					   (unsigned long long)(foff + off));
+		memcpy(&nh, p + off, sizeof(nh)); /* the file gives no alignment */
+		/* 32-bit sizes on offsets within a buffer in memory: no overflow. */
+		uint64_t name = off + sizeof(nh);
+		uint64_t desc = name + hv_elf_note_pad(nh.n_namesz, align);
+		if (desc > size || nh.n_descsz > size - desc)
+			return hv_elf_fail(
+			    err, errlen, "note at offset 0x%llx: sizes %u + %u overrun its segment",
+			    (unsigned long long)(foff + off), nh.n_namesz, nh.n_descsz);
+		if (nh.n_namesz == sizeof(TERN_NOTE_NAME) && nh.n_type == TERN_NOTE_ABI_VERSION &&
+		    memcmp(p + name, TERN_NOTE_NAME, sizeof(TERN_NOTE_NAME)) == 0) {
+			if (nh.n_descsz != sizeof(*version))
+				return hv_elf_fail(
+				    err, errlen,
+				    "ABI note at offset 0x%llx: descriptor of %u bytes, want %zu",
+				    (unsigned long long)(foff + off), nh.n_descsz,
+				    sizeof(*version));
+			memcpy(version, p + desc, sizeof(*version));
+			return 1;
+		}
+		off = desc + hv_elf_note_pad(nh.n_descsz, align); /* past size ends the walk */
+	}
+	return 0;
+}
+
+/* The image must carry the ABI note (abi.h) for this vmm's version. */
+static int hv_elf_check_abi(const uint8_t *buf, size_t len, const Elf64_Phdr *ph, unsigned phnum,
+			    char *err, size_t errlen)
+{
+	uint32_t version = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < phnum && rc == 0; i++) {
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		if (ph[i].p_offset > len || ph[i].p_filesz > len - ph[i].p_offset)
+			return hv_elf_fail(err, errlen,
+					   "program header %u: file data beyond end of file", i);
+		rc = hv_elf_scan_notes(buf + ph[i].p_offset, ph[i].p_filesz,
+				       ph[i].p_align == 8 ? 8 : 4, ph[i].p_offset, &version, err,
+				       errlen);
+	}
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return hv_elf_fail(err, errlen, "not a Tern guest image: no ABI note");
+	if (version != TERN_ABI_VERSION)
+		return hv_elf_fail(err, errlen, "built for guest ABI %u, this vmm speaks %u",
+				   version, TERN_ABI_VERSION);
+	return 0;
+}
+
 int hv_elf_load(struct hv_mem *mem, uint64_t mem_size, const void *buf, size_t len,
 		struct hv_elf_image *img, char *err, size_t errlen)
 {
@@ -141,7 +211,8 @@ int hv_elf_load(struct hv_mem *mem, uint64_t mem_size, const void *buf, size_t l
 		return hv_elf_fail(err, errlen, "no PT_LOAD segment");
 	img->entry = eh->e_entry;
 	if ((rc = hv_elf_check_overlap(img, err, errlen)) < 0 ||
-	    (rc = hv_elf_check_entry(img, err, errlen)) < 0)
+	    (rc = hv_elf_check_entry(img, err, errlen)) < 0 ||
+	    (rc = hv_elf_check_abi(buf, len, ph, eh->e_phnum, err, errlen)) < 0)
 		return rc;
 	for (unsigned i = 0; mem && i < eh->e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)

@@ -4,6 +4,9 @@
  * The image is untrusted input: every header field is bounds-checked before
  * use, and every PT_LOAD segment must lie inside guest RAM, at or above
  * TERN_GPA_IMAGE_MIN, with p_vaddr == p_paddr (RAM is identity-mapped).
+ * A PT_NOTE segment must hold the ABI note (abi.h) with TERN_ABI_VERSION:
+ * "not a Tern guest image: no ABI note", "built for guest ABI 2, this vmm
+ * speaks 1".
  * Failures return -ENOEXEC (or -errno for I/O) and a one-line reason in
  * `err` ("program header 2: segment [0x100000, 0x180000) below 0x200000").
  */

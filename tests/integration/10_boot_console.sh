@@ -7,40 +7,16 @@
 #                     ├──> stdout        ($dir/out)
 #                     └──> --console-log ($dir/console.log)
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-G=$B/hypervisor/guest
-[ -f "$G/dirtier.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv10.$$.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && sed 's/^/  | /' "$f"; done; exit 1; }
-
-# wait_for FILE REGEX TENTHS: polls until REGEX appears in FILE.
-wait_for() {
-	for _ in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
+hv_require dirtier.elf
+hv_init 10
 
 name=hvboot$$
-cat >"$dir/d.cfg" <<CFG
-name   = "$name"
-kernel = "$G/dirtier.elf"
-memory = 64
-vcpus  = 1
-extra  = "ws=16 rate=20"
-CFG
+hv_config "$dir/d.cfg" name "$name" kernel "$G/dirtier.elf" memory 64 vcpus 1 extra "ws=16 rate=20"
 
-"$VMM" --config "$dir/d.cfg" --console-log "$dir/console.log" </dev/null >"$dir/out" 2>"$dir/err" &
-pid=$!
+hv_vmm "$dir/out" "$dir/err" --config "$dir/d.cfg" --console-log "$dir/console.log"
 wait_for "$dir/out" '^tern-rt: boot' 50 || fail "no boot line within 5 s"
 want='tern-rt: boot abi=1 loader=vmm mem=64 cmdline="ws=16 rate=20"'
 [ "$(head -n1 "$dir/out")" = "$want" ] || fail "first console line: '$(head -n1 "$dir/out")'"
@@ -71,9 +47,19 @@ expect_refusal "vmm: kernel $dir/d.cfg: not an ELF file (bad magic)" --config "$
 expect_refusal "vmm: kernel /nonexistent.elf: No such file or directory" --config "$dir/d.cfg" kernel=/nonexistent.elf
 expect_refusal "vmm: vcpus: 2 requested, but guest ABI 1 starts exactly one vCPU" --config "$dir/d.cfg" vcpus=2
 expect_refusal "vmm: give exactly one of --config and --restore (see --help)" extra=x
+# The ABI note: an image without it, or built for another ABI, is refused.
+note_off=$(readelf -lW "$G/dirtier.elf" | awk '$1 == "NOTE" { print $2; exit }')
+note_ph=$(readelf -lW "$G/dirtier.elf" | awk '$1 ~ /^[A-Z]+$/ && $2 ~ /^0x/ { if ($1 == "NOTE") { print n; exit } n++ }')
+{ [ -n "$note_off" ] && [ -n "$note_ph" ]; } || fail "dirtier.elf has no PT_NOTE"
+cp "$G/dirtier.elf" "$dir/nonote.elf"
+printf '\000' | dd of="$dir/nonote.elf" bs=1 seek=$((64 + note_ph * 56)) conv=notrunc status=none # PT_NOTE -> PT_NULL
+cp "$G/dirtier.elf" "$dir/abi2.elf"
+printf '\002' | dd of="$dir/abi2.elf" bs=1 seek=$((note_off + 20)) conv=notrunc status=none # the version word
+expect_refusal "vmm: kernel $dir/nonote.elf: not a Tern guest image: no ABI note" --config "$dir/d.cfg" kernel="$dir/nonote.elf"
+expect_refusal "vmm: kernel $dir/abi2.elf: built for guest ABI 2, this vmm speaks 1" --config "$dir/d.cfg" kernel="$dir/abi2.elf"
 "$VMM" --help | grep -q '^usage: vmm --config FILE' || fail "--help"
 # -n checks config and image without running anything.
 [ "$("$VMM" -n --config "$dir/d.cfg")" = "$dir/d.cfg: configuration OK (domain $name, 64 MiB, entry 0x$(od -An -tx8 -j24 -N8 "$G/dirtier.elf" | tr -d ' ' | sed 's/^0*//'))" ] ||
 	fail "vmm -n on a good config"
 expect_refusal "vmm: kernel $dir/d.cfg: not an ELF file (bad magic)" -n --config "$dir/d.cfg" kernel="$dir/d.cfg"
-echo "PASS: boot line, console log, progress, destroy, 8 refusals, -n"
+echo "PASS: boot line, console log, progress, destroy, 10 refusals, -n"

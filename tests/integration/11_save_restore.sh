@@ -9,42 +9,17 @@
 #   vmm #1 (hvsr$$) ──save──> $dir/hvsr.save ──restore──> vmm #2 (hvsr$$)
 #      ^ vmmctl -s $dir/1.sock               vmmctl -s $dir/2.sock ^
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-CTL=$B/hypervisor/vmm/vmmctl
-G=$B/hypervisor/guest
-[ -f "$G/dirtier.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv11.$$.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/*.out "$dir"/*.err; do [ -f "$f" ] && { echo "  $f:"; sed 's/^/  | /' "$f"; }; done; exit 1; }
-wait_for() { for _ in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-wait_exit() { # pid tenths -> sets rc
-	for _ in $(seq "$2"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$1" 2>/dev/null && return 1
-	rc=0; wait "$1" || rc=$?
-}
+hv_require dirtier.elf
+hv_init 11
 
 name=hvsr$$
-cat >"$dir/d.cfg" <<CFG
-name   = "$name"
-kernel = "$G/dirtier.elf"
-memory = 256
-vif    = [ 'mac=00:16:3e:00:00:42, bridge=tern0' ]
-extra  = "ws=64 rate=20"
-CFG
+hv_config "$dir/d.cfg" name "$name" kernel "$G/dirtier.elf" memory 256 \
+	vif "[ 'mac=00:16:3e:00:00:42, bridge=tern0' ]" extra "ws=64 rate=20"
 
-"$VMM" --config "$dir/d.cfg" --control "$dir/1.sock" </dev/null >"$dir/1.out" 2>"$dir/1.err" &
-pids+=($!)
+hv_vmm "$dir/1.out" "$dir/1.err" --config "$dir/d.cfg" --control "$dir/1.sock"
 wait_for "$dir/1.out" '^dirtier: t=2 ' 100 || fail "dirtier did not reach t=2"
 st=$("$CTL" -s "$dir/1.sock" status --json)
 echo "$st" | grep -q "\"name\":\"$name\"" || fail "status: $st"
@@ -65,8 +40,7 @@ grep -qx "domain $name: saved to $dir/hvsr.save" "$dir/1.err" || fail "no saved 
 [ ! -e "$dir/hvsr.save.part" ] || fail "partial file left behind"
 last=$(grep '^dirtier: t=' "$dir/1.out" | tail -n1 | sed -E 's/.*counter=([0-9]+).*/\1/')
 
-"$VMM" --restore "$dir/hvsr.save" --control "$dir/2.sock" </dev/null >"$dir/2.out" 2>"$dir/2.err" &
-pids+=($!)
+hv_vmm "$dir/2.out" "$dir/2.err" --restore "$dir/hvsr.save" --control "$dir/2.sock"
 wait_for "$dir/2.out" '^dirtier: resumed ' 100 || fail "no resumed line"
 line=$(grep '^dirtier: resumed ' "$dir/2.out")
 echo "$line" | grep -qE '^dirtier: resumed n=1 counter=[0-9]+ checksum=[0-9a-f]{16} verify=ok$' || fail "resume line: $line"

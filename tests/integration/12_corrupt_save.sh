@@ -7,33 +7,18 @@
 #   vmm (hvcs$$) ──save──> good.save ──(flip | truncate)──> bad*.save
 #                                       vmm --restore bad*.save: refused
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-CTL=$B/hypervisor/vmm/vmmctl
-G=$B/hypervisor/guest
-[ -f "$G/dirtier.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv12.$$.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/*.out "$dir"/*.err; do [ -f "$f" ] && { echo "  $f:"; sed 's/^/  | /' "$f"; }; done; exit 1; }
-wait_for() { for _ in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+hv_require dirtier.elf
+hv_init 12
 
 name=hvcs$$
-printf 'name = "%s"\nkernel = "%s"\nmemory = 64\nextra = "ws=16 rate=20"\n' "$name" "$G/dirtier.elf" >"$dir/d.cfg"
-"$VMM" --config "$dir/d.cfg" --control "$dir/1.sock" </dev/null >"$dir/1.out" 2>"$dir/1.err" &
-pids+=($!)
+hv_config "$dir/d.cfg" name "$name" kernel "$G/dirtier.elf" memory 64 extra "ws=16 rate=20"
+hv_vmm "$dir/1.out" "$dir/1.err" --config "$dir/d.cfg" --control "$dir/1.sock"
 wait_for "$dir/1.out" '^dirtier: t=1 ' 100 || fail "dirtier did not start"
 "$CTL" -s "$dir/1.sock" save "$dir/good.save" || fail "save"
-for _ in $(seq 50); do kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.1; done
+wait_exit "${pids[0]}" 50 || true
 
 size=$(stat -c %s "$dir/good.save")
 # flip FILE OFFSET: xor one byte with 0x01.
@@ -65,8 +50,7 @@ expect_refused "$dir/short.save" "^vmm: $dir/short.save: record PAGES at offset 
 expect_refused "$dir/none.save" "^vmm: $dir/none.save: No such file or directory$"
 
 # The untouched file is fine.
-"$VMM" --restore "$dir/good.save" --control "$dir/2.sock" </dev/null >"$dir/2.out" 2>"$dir/2.err" &
-pids+=($!)
+hv_vmm "$dir/2.out" "$dir/2.err" --restore "$dir/good.save" --control "$dir/2.sock"
 wait_for "$dir/2.out" 'verify=ok$' 100 || fail "good file did not restore"
 "$CTL" -s "$dir/2.sock" destroy
 echo "PASS: 6 bad files refused, the good one restores"

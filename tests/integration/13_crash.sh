@@ -6,28 +6,15 @@
 #
 #   test ──starts──> vmm (hvcr$$-<mode>) ── crash.elf mode=<mode> ──> triple fault
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-CTL=$B/hypervisor/vmm/vmmctl
-G=$B/hypervisor/guest
-[ -f "$G/crash.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv13.$$.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && sed 's/^/  | /' "$f"; done; exit 1; }
-wait_for() { for _ in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+hv_require crash.elf
+hv_init 13
 
 for mode in pf ud gp; do
 	name=hvcr$$-$mode
-	printf 'name = "%s"\nkernel = "%s"\nmemory = 32\nextra = "mode=%s"\n' "$name" "$G/crash.elf" "$mode" >"$dir/c.cfg"
+	hv_config "$dir/c.cfg" name "$name" kernel "$G/crash.elf" memory 32 extra "mode=$mode"
 	start=$(date +%s%N)
 	rc=0
 	timeout 20 "$VMM" --config "$dir/c.cfg" </dev/null >"$dir/out" 2>"$dir/err" || rc=$?
@@ -51,9 +38,8 @@ done
 
 # on_crash = "preserve": the vmm stays, status reports the crash.
 name=hvcr$$-keep
-printf 'name = "%s"\nkernel = "%s"\nmemory = 32\nextra = "mode=ud"\non_crash = "preserve"\n' "$name" "$G/crash.elf" >"$dir/c.cfg"
-"$VMM" --config "$dir/c.cfg" --control "$dir/c.sock" </dev/null >"$dir/out" 2>"$dir/err" &
-pid=$!
+hv_config "$dir/c.cfg" name "$name" kernel "$G/crash.elf" memory 32 extra "mode=ud" on_crash preserve
+hv_vmm "$dir/out" "$dir/err" --config "$dir/c.cfg" --control "$dir/c.sock"
 wait_for "$dir/err" "^domain $name: crashed: " 100 || fail "preserve: no crash"
 st=$("$CTL" -s "$dir/c.sock" status --json)
 echo "$st" | grep -q '"state":"crashed"' || fail "preserve: status $st"

@@ -5,18 +5,12 @@
 #
 #   hv_dirtylog (libhv: VM + KVM_GET/CLEAR_DIRTY_LOG) ── dirtylog.elf
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-PROG=$B/tests/progs/hv_dirtylog
-G=$B/hypervisor/guest
-[ -f "$G/dirtylog.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv14.$$.XXXXXX")
-cleanup() { rm -rf "$dir"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  | /' "$dir/out"; exit 1; }
+hv_require dirtylog.elf
+hv_init 14
+PROG=$PROGS/hv_dirtylog
 
 run() { # expected-rounds args...
 	local rounds=$1 rc=0

@@ -7,18 +7,12 @@
 #   VM A: regs.elf ──────────────> result R
 #   VM B: regs.elf ──kick@30%──> state + RAM ──> VM C ──> result == R
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-PROG=$B/tests/progs/hv_vcpu_roundtrip
-G=$B/hypervisor/guest
-[ -f "$G/regs.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv15.$$.XXXXXX")
-cleanup() { rm -rf "$dir"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  | /' "$dir/out"; exit 1; }
+hv_require regs.elf
+hv_init 15
+PROG=$PROGS/hv_vcpu_roundtrip
 
 rc=0
 timeout 120 "$PROG" "$G/regs.elf" >"$dir/out" 2>&1 || rc=$?

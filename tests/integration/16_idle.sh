@@ -6,28 +6,15 @@
 #
 #   vmm (hvidle$$) ── dirtier.elf rate=0 ── yield ──> ppoll in the vCPU thread
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-G=$B/hypervisor/guest
-[ -f "$G/dirtier.elf" ] || { echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"; exit 77; }
-
-dir=$(mktemp -d "/tmp/tern-hv16.$$.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  | /' "$dir/out"; exit 1; }
-wait_for() { for _ in $(seq "$3"); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+hv_require dirtier.elf
+hv_init 16
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-printf 'name = "hvidle%s"\nkernel = "%s"\nmemory = 64\nextra = "ws=16 rate=0"\n' $$ "$G/dirtier.elf" >"$dir/d.cfg"
-"$VMM" --config "$dir/d.cfg" </dev/null >"$dir/out" 2>&1 &
-pid=$!
+hv_config "$dir/d.cfg" name "hvidle$$" kernel "$G/dirtier.elf" memory 64 extra "ws=16 rate=0"
+hv_vmm "$dir/out" "$dir/out" --config "$dir/d.cfg"
 wait_for "$dir/out" '^dirtier: t=1 ' 50 || fail "idle guest did not print t=1"
 hz=$(getconf CLK_TCK)
 t0=$(cpu_ticks "$pid")

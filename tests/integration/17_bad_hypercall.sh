@@ -8,21 +8,17 @@
 #
 #   hv_badcall ──writes──> bad.elf ──> vmm (hvbad$$, 32 MiB)
 set -eu
+# shellcheck source=lib/hv.sh
+. "$(dirname "$0")/lib/hv.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-B=${TERN_BUILD:?TERN_BUILD not set}
-VMM=$B/hypervisor/vmm/vmm
-MK=$B/tests/progs/hv_badcall
-
-dir=$(mktemp -d "/tmp/tern-hv17.$$.XXXXXX")
-cleanup() { rm -rf "$dir"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/out "$dir"/err; do [ -f "$f" ] && sed 's/^/  | /' "$f"; done; exit 1; }
+# shellcheck disable=SC2119 # no guest image needed: hv_badcall writes its own
+hv_require
+hv_init 17
+MK=$PROGS/hv_badcall
 
 run() { # mode -> sets rc
 	"$MK" "$dir/$1.elf" "$1" || fail "hv_badcall $1"
-	printf 'name = "hvbad%s"\nkernel = "%s"\nmemory = 32\n' $$ "$dir/$1.elf" >"$dir/c.cfg"
+	hv_config "$dir/c.cfg" name "hvbad$$" kernel "$dir/$1.elf" memory 32
 	rc=0
 	timeout 20 "$VMM" --config "$dir/c.cfg" </dev/null >"$dir/out" 2>"$dir/err" || rc=$?
 }

@@ -10,9 +10,9 @@
 #   |   triple fault + -no-reboot ----------> qemu exit 0              |
 #   +------------------------------------------------------------------+
 #
-# Checks the ELF layout the Multiboot a.out-kludge fields rely on, then boots
-# rtcheck (the runtime's self-test), dirtier, regs, crash and dirtylog and
-# asserts their console lines exactly.
+# Checks the ELF layout the Multiboot a.out-kludge fields rely on and the ABI
+# note, then boots rtcheck (the runtime's self-test), dirtier, regs, crash and
+# dirtylog and asserts their console lines exactly.
 # When the vmm is built too, regs must give the same result under both
 # loaders. No network is used.
 set -eu
@@ -84,6 +84,10 @@ check_layout() {
 	[ "$lend" -eq "$last_end" ] || fail "$name: load_end_addr $lend != end of file data $last_end"
 	[ "$bend" -eq "$last_bss" ] || fail "$name: bss_end_addr $bend != end of memory $last_bss"
 	{ [ "$entry" -ge "$laddr" ] && [ "$entry" -lt "$lend" ]; } || fail "$name: entry_addr outside image"
+	# The ABI note the vmm checks: a PT_NOTE holding "Tern", type 1, version 1.
+	readelf -lW "$elf" | awk '$1 == "NOTE" { n++ } END { exit n != 1 }' || fail "$name: not exactly one PT_NOTE"
+	readelf -nW "$elf" | grep -qE '^ +Tern +0x00000004[[:space:]].*description data: 01 00 00 00 *$' ||
+		fail "$name: no Tern ABI note (version 1)"
 	echo "ok: $name layout: load 0x$(printf %x "$laddr")-0x$(printf %x "$lend") bss to 0x$(printf %x "$bend") mb entry 0x$(printf %x "$entry")"
 }
 

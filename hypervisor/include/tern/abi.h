@@ -23,33 +23,61 @@
  * 4 GiB), one port per call. The vmm writes results back into the struct
  * before the vCPU resumes. A bad pointer or length fails the call with
  * ret = -TERN_EINVAL; it never kills the domain.
+ *
+ * Image note: every guest image carries an ELF note (section .note.tern, in
+ * a PT_NOTE segment) with name "Tern", type TERN_NOTE_ABI_VERSION and a
+ * 4-byte descriptor holding the TERN_ABI_VERSION it was built for; the vmm
+ * refuses an image without it or with another version.
+ *
+ * The runtime's assembly includes this header too: the constants are plain
+ * macros (TERN_U adds the unsigned suffix only in C) and the structs sit in
+ * the C-only part, with the field offsets the assembly needs defined next to
+ * them and checked there.
  */
 #ifndef TERN_ABI_H
 #define TERN_ABI_H
 
-#include <stdint.h>
+#ifdef __ASSEMBLER__
+#define TERN_U(x) x
+#else
+#define TERN_U(x) x##u
+#endif
 
-#define TERN_ABI_VERSION 1u
+#define TERN_ABI_VERSION TERN_U(1)
+
+/* The ABI note (see above). */
+#define TERN_NOTE_NAME "Tern"
+#define TERN_NOTE_ABI_VERSION TERN_U(1)
 
 /* Guest-physical layout the vmm builds before entry. */
-#define TERN_GPA_BOOT_INFO 0x1000u   /* struct tern_boot_info, one page */
-#define TERN_GPA_CMDLINE 0x2000u     /* NUL-terminated, TERN_CMDLINE_MAX */
-#define TERN_GPA_CLOCK 0x3000u       /* struct tern_clock_page, one page */
-#define TERN_GPA_GDT 0x4000u         /* GDT + 64-bit TSS descriptor */
-#define TERN_GPA_TSS 0x5000u         /* TSS followed by an all-open I/O bitmap */
-#define TERN_GPA_PAGETABLES 0x10000u /* PML4, PDPT, then one PD per GiB */
-#define TERN_GPA_IMAGE_MIN 0x200000u /* lowest address a PT_LOAD may use */
-#define TERN_CMDLINE_MAX 4096u
+#define TERN_GPA_BOOT_INFO TERN_U(0x1000)   /* struct tern_boot_info, one page */
+#define TERN_GPA_CMDLINE TERN_U(0x2000)	    /* NUL-terminated, TERN_CMDLINE_MAX */
+#define TERN_GPA_CLOCK TERN_U(0x3000)	    /* struct tern_clock_page, one page */
+#define TERN_GPA_GDT TERN_U(0x4000)	    /* GDT + 64-bit TSS descriptor */
+#define TERN_GPA_TSS TERN_U(0x5000)	    /* TSS followed by an all-open I/O bitmap */
+#define TERN_GPA_PAGETABLES TERN_U(0x10000) /* PML4, PDPT, then one PD per GiB */
+#define TERN_GPA_IMAGE_MIN TERN_U(0x200000) /* lowest address a PT_LOAD may use */
+#define TERN_CMDLINE_MAX TERN_U(4096)
 
 /* GDT selectors (index << 3 | RPL). */
-#define TERN_SEL_KCODE 0x08u
-#define TERN_SEL_KDATA 0x10u
-#define TERN_SEL_UDATA 0x1bu /* index 3, RPL 3 (sysret layout: data before code) */
-#define TERN_SEL_UCODE 0x23u /* index 4, RPL 3, 64-bit */
-#define TERN_SEL_TSS 0x28u   /* index 5, 16-byte system descriptor */
+#define TERN_SEL_KCODE TERN_U(0x08)
+#define TERN_SEL_KDATA TERN_U(0x10)
+#define TERN_SEL_UDATA TERN_U(0x1b) /* index 3, RPL 3 (sysret layout: data before code) */
+#define TERN_SEL_UCODE TERN_U(0x23) /* index 4, RPL 3, 64-bit */
+#define TERN_SEL_TSS TERN_U(0x28)   /* index 5, 16-byte system descriptor */
+
+/* 64-bit TSS: a 104-byte header, then an I/O bitmap of 65536 bits (all zero:
+ * every port open) and the 0xff byte the CPU reads past its end. The TSS
+ * limit is TERN_TSS_SIZE - 1. */
+#define TERN_TSS_HDR_SIZE 104
+#define TERN_TSS_IOMAP_SIZE 8192
+#define TERN_TSS_SIZE (TERN_TSS_HDR_SIZE + TERN_TSS_IOMAP_SIZE + 1)
+
+/* RFLAGS at CPL3 entry: IOPL = 3, reserved bit 1, IF = 0. */
+#define TERN_ENTRY_RFLAGS 0x3002
 
 /* Hypercall ports. */
-#define TERN_HC_PORT_BASE 0x500u
+#define TERN_HC_PORT_BASE TERN_U(0x500)
 #define TERN_HC_CONSOLE_WRITE (TERN_HC_PORT_BASE + 0)
 #define TERN_HC_CONSOLE_READ (TERN_HC_PORT_BASE + 1)
 #define TERN_HC_YIELD (TERN_HC_PORT_BASE + 2)
@@ -58,12 +86,30 @@
 #define TERN_HC_PORT_LAST TERN_HC_HALT
 
 /* Serial console used when there is no vmm (Multiboot loaders). */
-#define TERN_COM1_PORT 0x3f8u
+#define TERN_COM1_PORT TERN_U(0x3f8)
 
 /* Error values returned in `ret` fields (negated). */
 #define TERN_EINVAL 22
 #define TERN_EAGAIN 11
 #define TERN_ENODEV 19
+
+/* Field offsets of struct tern_boot_info, for the Multiboot stub (checked
+ * against the struct below). */
+#define TERN_BI_MAGIC 0
+#define TERN_BI_ABI_VERSION 4
+#define TERN_BI_LOADER 8
+#define TERN_BI_NCPUS 12
+#define TERN_BI_MEM_SIZE 16
+#define TERN_BI_CMDLINE 24
+#define TERN_BI_CLOCK 32
+#define TERN_BI_IMAGE_END 40
+
+#define TERN_BOOT_MAGIC TERN_U(0x6e726574) /* "tern" */
+#define TERN_LOADER_VMM TERN_U(1)
+#define TERN_LOADER_MULTIBOOT TERN_U(2)
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
 
 /* Console write: `len` bytes at guest-physical `data`. ret = bytes written. */
 struct tern_hc_console_write {
@@ -125,7 +171,7 @@ struct tern_clock_page {
 };
 
 /* Net device (the network issue fills these in; ndevs is 0 until then). */
-#define TERN_NET_MAX 4u
+#define TERN_NET_MAX TERN_U(4)
 struct tern_net_info {
 	uint8_t mac[6];
 	uint16_t mtu;
@@ -134,22 +180,44 @@ struct tern_net_info {
 	uint64_t rx_ring;      /* guest-physical */
 };
 
-#define TERN_BOOT_MAGIC 0x6e726574u /* "tern" */
-#define TERN_LOADER_VMM 1u
-#define TERN_LOADER_MULTIBOOT 2u
-
 struct tern_boot_info {
 	uint32_t magic;
 	uint32_t abi_version;
 	uint32_t loader;
 	uint32_t ncpus;
-	uint64_t mem_size;    /* bytes of guest RAM, from gpa 0 */
-	uint64_t cmdline;     /* gpa of NUL-terminated command line */
-	uint64_t clock;       /* gpa of struct tern_clock_page, 0 if none */
-	uint64_t image_end;   /* first gpa past the loaded image (heap start) */
+	uint64_t mem_size;  /* bytes of guest RAM, from gpa 0 */
+	uint64_t cmdline;   /* gpa of NUL-terminated command line */
+	uint64_t clock;	    /* gpa of struct tern_clock_page, 0 if none */
+	uint64_t image_end; /* first gpa past the loaded image (heap start) */
 	uint32_t ndevs;
 	uint32_t pad;
 	struct tern_net_info net[TERN_NET_MAX];
 };
+
+#define TERN_BI_CHECK(field, off)                                                                  \
+	_Static_assert(__builtin_offsetof(struct tern_boot_info, field) == (off),                  \
+		       "TERN_BI offset of " #field)
+TERN_BI_CHECK(magic, TERN_BI_MAGIC);
+TERN_BI_CHECK(abi_version, TERN_BI_ABI_VERSION);
+TERN_BI_CHECK(loader, TERN_BI_LOADER);
+TERN_BI_CHECK(ncpus, TERN_BI_NCPUS);
+TERN_BI_CHECK(mem_size, TERN_BI_MEM_SIZE);
+TERN_BI_CHECK(cmdline, TERN_BI_CMDLINE);
+TERN_BI_CHECK(clock, TERN_BI_CLOCK);
+TERN_BI_CHECK(image_end, TERN_BI_IMAGE_END);
+#undef TERN_BI_CHECK
+
+/* The ABI note as it lies in the file: an ELF note header, the name padded
+ * to 4 bytes, the descriptor. */
+struct tern_abi_note {
+	uint32_t namesz; /* sizeof(TERN_NOTE_NAME) */
+	uint32_t descsz; /* sizeof(uint32_t) */
+	uint32_t type;	 /* TERN_NOTE_ABI_VERSION */
+	char name[8];	 /* TERN_NOTE_NAME, NUL-padded */
+	uint32_t abi_version;
+};
+_Static_assert(sizeof(struct tern_abi_note) == 24, "struct tern_abi_note layout");
+
+#endif /* !__ASSEMBLER__ */
 
 #endif /* TERN_ABI_H */

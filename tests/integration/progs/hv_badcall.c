@@ -12,12 +12,15 @@
  *   port    an out to port 0x600, which no device owns: the vmm must crash
  *           the domain ("unknown port 0x600").
  *   in      an in from a hypercall port: also a crash.
- * The code below is the assembly in the comment, assembled with GNU as.
+ * The code below is the assembly in the comment, assembled with GNU as. The
+ * image carries the ABI note (abi.h) in a PT_NOTE segment, as the vmm wants.
  */
 #include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <tern/abi.h>
 
 /*
  * badptr: mov $0x201000,%eax; mov $0x500,%edx; out %eax,(%dx)    # A: data beyond RAM
@@ -56,6 +59,7 @@ static const uint8_t code[] = {
 
 #define CODE_GPA 0x200000u
 #define DATA_GPA 0x201000u
+#define NOTE_OFF 0x1800u /* file offset, past the code */
 
 struct hc3 {
 	uint64_t a, b;
@@ -102,12 +106,17 @@ int main(int argc, char **argv)
 	eh->e_phoff = sizeof(*eh);
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
-	eh->e_phnum = 2;
+	eh->e_phnum = 3;
 	ph[0] = (Elf64_Phdr){PT_LOAD,  PF_R | PF_X,  0x1000,	   CODE_GPA,
 			     CODE_GPA, sizeof(code), sizeof(code), 0x1000};
 	ph[1] =
 	    (Elf64_Phdr){PT_LOAD, PF_R | PF_W, 0x2000, DATA_GPA, DATA_GPA, 0x200, 0x1000, 0x1000};
+	ph[2] = (Elf64_Phdr){PT_NOTE, PF_R, NOTE_OFF, 0, 0, sizeof(struct tern_abi_note), 0, 4};
 	memcpy(file + 0x1000, code, sizeof(code));
+	memcpy(file + NOTE_OFF,
+	       &(struct tern_abi_note){sizeof(TERN_NOTE_NAME), sizeof(uint32_t),
+				       TERN_NOTE_ABI_VERSION, TERN_NOTE_NAME, TERN_ABI_VERSION},
+	       sizeof(struct tern_abi_note));
 	f = fopen(argv[1], "wb");
 	if (!f || fwrite(file, 1, sizeof(file), f) != sizeof(file) || fclose(f) != 0) {
 		perror(argv[1]);

@@ -1,5 +1,5 @@
-/* ELF loader: a good image loads; every malformed header is refused with
- * its exact reason. */
+/* ELF loader: a good image loads; every malformed header, a missing,
+ * foreign-version or malformed ABI note is refused with its exact reason. */
 #include <elf.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -10,10 +10,13 @@
 
 #include <cmocka.h>
 
+#include <tern/abi.h>
+
 #include "hv_elf.h"
 
 #define RAM (8ull << 20)
 #define IMG_LEN 0x3000
+#define NOTE_OFF 0x2100 /* past both PT_LOADs' file data */
 
 struct img {
 	uint8_t b[IMG_LEN];
@@ -27,8 +30,20 @@ static Elf64_Phdr *ph(struct img *i, int n)
 {
 	return (Elf64_Phdr *)(i->b + 64) + n;
 }
+static struct tern_abi_note *note(struct img *i, size_t off)
+{
+	return (struct tern_abi_note *)(i->b + off);
+}
 
-/* Two segments: code at 0x200000 (R+X), data+bss at 0x300000 (R+W). */
+static void put_note(struct img *i, size_t off)
+{
+	*note(i, off) =
+	    (struct tern_abi_note){sizeof(TERN_NOTE_NAME), sizeof(uint32_t), TERN_NOTE_ABI_VERSION,
+				   TERN_NOTE_NAME, TERN_ABI_VERSION};
+}
+
+/* Two segments: code at 0x200000 (R+X), data+bss at 0x300000 (R+W); the
+ * ABI note in a PT_NOTE segment of its own. */
 static void make_image(struct img *i)
 {
 	memset(i, 0, sizeof(*i));
@@ -43,11 +58,13 @@ static void make_image(struct img *i)
 	eh(i)->e_phoff = 64;
 	eh(i)->e_ehsize = 64;
 	eh(i)->e_phentsize = sizeof(Elf64_Phdr);
-	eh(i)->e_phnum = 2;
+	eh(i)->e_phnum = 3;
 	*ph(i, 0) =
 	    (Elf64_Phdr){PT_LOAD, PF_R | PF_X, 0x1000, 0x200000, 0x200000, 0x100, 0x100, 0x1000};
 	*ph(i, 1) =
 	    (Elf64_Phdr){PT_LOAD, PF_R | PF_W, 0x2000, 0x300000, 0x300000, 0x10, 0x2000, 0x1000};
+	*ph(i, 2) = (Elf64_Phdr){PT_NOTE, PF_R, NOTE_OFF, 0, 0, sizeof(struct tern_abi_note), 0, 4};
+	put_note(i, NOTE_OFF);
 	memset(i->b + 0x1000, 0x90, 0x100);
 	memset(i->b + 0x2000, 0xab, 0x10);
 }
@@ -191,6 +208,79 @@ static void m_noload(struct img *i, size_t *len)
 	ph(i, 1)->p_type = PT_NOTE;
 }
 
+static void m_note_none(struct img *i, size_t *len)
+{
+	(void)len;
+	ph(i, 2)->p_type = PT_NULL;
+}
+static void m_note_name(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->name[3] = 'a';
+}
+static void m_note_type(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->type = 2;
+}
+static void m_note_version(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->abi_version = 2;
+}
+static void m_note_version0(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->abi_version = 0;
+}
+static void m_note_short_hdr(struct img *i, size_t *len)
+{
+	(void)len;
+	ph(i, 2)->p_filesz = 8;
+}
+static void m_note_short_desc(struct img *i, size_t *len)
+{
+	(void)len;
+	ph(i, 2)->p_filesz = 22;
+}
+static void m_note_namesz(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->namesz = ~0u;
+}
+static void m_note_descsz(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->descsz = ~0u - 2;
+}
+static void m_note_desc8(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->descsz = 8;
+	ph(i, 2)->p_filesz += 4;
+}
+static void m_note_tail(struct img *i, size_t *len)
+{
+	(void)len;
+	note(i, NOTE_OFF)->type = 2; /* not ours: the walk goes on into 3 stray bytes */
+	ph(i, 2)->p_filesz += 3;
+}
+static void m_note_offset(struct img *i, size_t *len)
+{
+	(void)len;
+	ph(i, 2)->p_offset = 0x2ff0;
+}
+static void m_note_offset_wrap(struct img *i, size_t *len)
+{
+	(void)len;
+	ph(i, 2)->p_offset = ~0ull - 4;
+}
+static void m_note_file_cut(struct img *i, size_t *len)
+{
+	(void)i;
+	*len = NOTE_OFF + 16;
+}
+
 static const struct {
 	mutate_fn fn;
 	const char *err;
@@ -216,6 +306,20 @@ static const struct {
     {m_overlap, "segments 0 and 1 overlap"},
     {m_entry, "entry point 0x300000 not in an executable segment"},
     {m_noload, "no PT_LOAD segment"},
+    {m_note_none, "not a Tern guest image: no ABI note"},
+    {m_note_name, "not a Tern guest image: no ABI note"},
+    {m_note_type, "not a Tern guest image: no ABI note"},
+    {m_note_version, "built for guest ABI 2, this vmm speaks 1"},
+    {m_note_version0, "built for guest ABI 0, this vmm speaks 1"},
+    {m_note_short_hdr, "note at offset 0x2100: truncated header"},
+    {m_note_short_desc, "note at offset 0x2100: sizes 5 + 4 overrun its segment"},
+    {m_note_namesz, "note at offset 0x2100: sizes 4294967295 + 4 overrun its segment"},
+    {m_note_descsz, "note at offset 0x2100: sizes 5 + 4294967293 overrun its segment"},
+    {m_note_desc8, "ABI note at offset 0x2100: descriptor of 8 bytes, want 4"},
+    {m_note_tail, "note at offset 0x2118: truncated header"},
+    {m_note_offset, "program header 2: file data beyond end of file"},
+    {m_note_offset_wrap, "program header 2: file data beyond end of file"},
+    {m_note_file_cut, "program header 2: file data beyond end of file"},
 };
 
 static void test_bad_images(void **state)
@@ -232,6 +336,53 @@ static void test_bad_images(void **state)
 		int rc = hv_elf_load(NULL, RAM, i.b, len, &img, err, sizeof(err));
 		if (rc != -ENOEXEC || strcmp(err, bad[k].err) != 0)
 			fail_msg("case %zu: rc %d \"%s\", want \"%s\"", k, rc, err, bad[k].err);
+	}
+}
+
+/* Images that must load: the ABI note among others, in a second PT_NOTE
+ * segment, in an 8-aligned segment. */
+static void g_after_other_note(struct img *i, size_t *len)
+{
+	(void)len;
+	/* A GNU build-id note (namesz 4, descsz 20) first, then ours. */
+	Elf64_Nhdr gnu = {4, 20, NT_GNU_BUILD_ID};
+	memcpy(i->b + NOTE_OFF, &gnu, sizeof(gnu));
+	memcpy(i->b + NOTE_OFF + sizeof(gnu), "GNU", 4);
+	put_note(i, NOTE_OFF + 36);
+	ph(i, 2)->p_filesz = 36 + sizeof(struct tern_abi_note);
+}
+static void g_second_segment(struct img *i, size_t *len)
+{
+	(void)len;
+	eh(i)->e_phnum = 4;
+	*ph(i, 3) = *ph(i, 2);
+	note(i, NOTE_OFF)->type = 2;
+	put_note(i, NOTE_OFF + 0x40);
+	ph(i, 3)->p_offset = NOTE_OFF + 0x40;
+}
+static void g_align8(struct img *i, size_t *len)
+{
+	(void)len;
+	/* With 8-byte padding the name "Tern\0" takes 8 bytes, as with 4. */
+	ph(i, 2)->p_align = 8;
+}
+
+static void test_note_good(void **state)
+{
+	static const mutate_fn good[] = {g_after_other_note, g_second_segment, g_align8};
+	struct hv_elf_image img;
+	struct img i;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		char err[256] = "";
+		size_t len = sizeof(i.b);
+		make_image(&i);
+		good[k](&i, &len);
+		int rc = hv_elf_load(NULL, RAM, i.b, len, &img, err, sizeof(err));
+		if (rc != 0)
+			fail_msg("case %zu: rc %d \"%s\"", k, rc, err);
+		assert_int_equal(img.entry, 0x200010);
 	}
 }
 
@@ -255,6 +406,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_good_image),
 	    cmocka_unit_test(test_bad_images),
+	    cmocka_unit_test(test_note_good),
 	    cmocka_unit_test(test_load_file_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
