@@ -30,8 +30,8 @@ struct ctl_hdr {
 /* Incremental reader for non-blocking daemon sockets. */
 struct ctl_conn {
 	int fd;
-	size_t have;              /* bytes of hdr + payload read so far */
-	struct ctl_hdr hdr;       /* valid once have >= sizeof(hdr) */
+	size_t have;		  /* bytes of hdr + payload read so far */
+	struct ctl_hdr hdr;	  /* valid once have >= sizeof(hdr) */
 	uint8_t buf[CTL_MSG_MAX]; /* payload */
 };
 
@@ -46,7 +46,7 @@ int ctl_peer_check(int fd);
 int ctl_send(int fd, uint16_t type, uint16_t flags, const void *payload, uint32_t len);
 /* Sends CTL_F_REPLY|CTL_F_ERROR with "err message". */
 int ctl_send_error(int fd, uint16_t type, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Blocking receive of one message into buf (cap bytes). Returns payload
  * length, -EMSGSIZE if the peer announced more than cap, -ECONNRESET on EOF,
  * or another -errno. */

@@ -20,8 +20,7 @@ enum log_level log_get_level(void);
 /* Parses "error|warn|info|debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *name, enum log_level *out);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)

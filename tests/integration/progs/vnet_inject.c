@@ -94,8 +94,8 @@ static char *payload_text(const char *arg)
 static int send_payload(const char *bind_addr, const char *dst, const char *port,
 			const unsigned char *p, size_t len, long count)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	struct sockaddr_in from = {.sin_family = AF_INET};
 	char *end;
 	long pnum = strtol(port, &end, 10);
 	int fd = -1, rc = -EINVAL;
@@ -130,7 +130,8 @@ struct inject_args {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vnet_inject [-f OFFSET] [-n COUNT] [-b SRCADDR] DSTADDR PORT HEX|@FILE\n");
+	fprintf(f,
+		"usage: vnet_inject [-f OFFSET] [-n COUNT] [-b SRCADDR] DSTADDR PORT HEX|@FILE\n");
 }
 
 /* Returns -1 to go on, else the exit code (usage printed). */
@@ -171,7 +172,7 @@ static int parse_args(int argc, char **argv, struct inject_args *a)
 int main(int argc, char **argv)
 {
 	static unsigned char buf[INJECT_MAX];
-	struct inject_args a = { .flip = -1, .count = 1 };
+	struct inject_args a = {.flip = -1, .count = 1};
 	long len;
 	char *text;
 	int rc;
@@ -186,11 +187,13 @@ int main(int argc, char **argv)
 	len = hex_decode(text, buf, sizeof(buf));
 	free(text);
 	if (len <= 0) {
-		fprintf(stderr, "vnet_inject: payload: %s\n", len == 0 ? "empty" : strerror((int)-len));
+		fprintf(stderr, "vnet_inject: payload: %s\n",
+			len == 0 ? "empty" : strerror((int)-len));
 		return 2;
 	}
 	if (a.flip >= len) {
-		fprintf(stderr, "vnet_inject: flip offset %ld: beyond the %ld-byte payload\n", a.flip, len);
+		fprintf(stderr, "vnet_inject: flip offset %ld: beyond the %ld-byte payload\n",
+			a.flip, len);
 		return 2;
 	}
 	if (a.flip >= 0)

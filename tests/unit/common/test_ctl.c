@@ -133,11 +133,9 @@ static void test_listen_connect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_oversized_refused),
-		cmocka_unit_test(test_error_payload),
-		cmocka_unit_test(test_incremental_reader),
-		cmocka_unit_test(test_listen_connect),
+	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_oversized_refused),
+	    cmocka_unit_test(test_error_payload),  cmocka_unit_test(test_incremental_reader),
+	    cmocka_unit_test(test_listen_connect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

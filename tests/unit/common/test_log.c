@@ -17,10 +17,9 @@ static void test_level_parse(void **state)
 		int rc;
 		enum log_level level;
 	} cases[] = {
-		{"error", 0, LOG_LVL_ERROR}, {"warn", 0, LOG_LVL_WARN},
-		{"info", 0, LOG_LVL_INFO},   {"debug", 0, LOG_LVL_DEBUG},
-		{"", -EINVAL, 0},            {"INFO", -EINVAL, 0},
-		{"verbose", -EINVAL, 0},
+	    {"error", 0, LOG_LVL_ERROR}, {"warn", 0, LOG_LVL_WARN}, {"info", 0, LOG_LVL_INFO},
+	    {"debug", 0, LOG_LVL_DEBUG}, {"", -EINVAL, 0},	    {"INFO", -EINVAL, 0},
+	    {"verbose", -EINVAL, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum log_level l = LOG_LVL_ERROR;
@@ -43,8 +42,8 @@ static void test_threshold(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_level_parse),
-		cmocka_unit_test(test_threshold),
+	    cmocka_unit_test(test_level_parse),
+	    cmocka_unit_test(test_threshold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
