@@ -28,7 +28,8 @@ struct mac_table {
 	uint32_t nbuckets; /* power of two, >= max */
 	uint32_t free_head;
 	/* No entry expires before this (a lower bound, exact after an age
-	 * scan): lets a put on a full table refuse without scanning. */
+	 * scan): lets a put on a full table refuse, and an age call return,
+	 * without scanning. */
 	uint64_t next_expiry;
 	uint32_t *buckets;
 	struct slot *slots;
@@ -185,6 +186,14 @@ size_t mac_table_age(struct mac_table *t, uint64_t now_ms)
 	uint64_t next = MAC_TABLE_NEVER;
 	size_t n = 0;
 
+	/* vnetd ages every second: scanning a large table that has nothing
+	 * due would cost a pass over every slot each time. */
+	if (t->count == 0) {
+		t->next_expiry = MAC_TABLE_NEVER;
+		return 0;
+	}
+	if (now_ms < t->next_expiry)
+		return 0;
 	for (uint32_t i = 0; i < t->max; i++) {
 		if (!t->slots[i].used)
 			continue;

@@ -102,11 +102,14 @@ struct tun_stats {
 	uint64_t drop_malformed; /* bad header, length, flags, vnet */
 	uint64_t drop_noroute;	 /* no SA, send failed, tap full */
 	uint64_t drop_dup_flood; /* FLOOD (origin, seq) seen before */
-	uint64_t flood_remcast;	 /* FLOODs re-sent to our group */
+	uint64_t flood_remcast;	 /* FLOODs from a peer re-sent to our group */
 	/* FLOODs accepted: (origin, seq) new and the inner packet delivered;
 	 * counted once each, after dedup. */
 	uint64_t rx_floods;
 	uint64_t tx_miss; /* unknown unicast destinations reported (ops->miss) */
+	/* FLOODs from our subnet (multicast, hops 0) sent on to our peers;
+	 * counted once per FLOOD, however many peers got it. */
+	uint64_t flood_fwd;
 };
 
 /* ---- the data path (tun_dp.c) ----------------------------------------- */
@@ -163,7 +166,8 @@ int tun_dp_fd(const struct tun_dp *dp);
 /* Which offloads the underlay socket got. */
 void tun_dp_caps(const struct tun_dp *dp, struct tun_udp_caps *caps);
 
-/* Replaces the peer list (vn peer-add): floods also go unicast to each.
+/* Replaces the peer list (vn peer-add): floods we send, and floods our
+ * subnet's hosts multicast (hops 0), also go unicast to each.
  * Copies; returns 0, -E2BIG above TUN_PEERS_MAX, -EAFNOSUPPORT. */
 int tun_dp_peers_set(struct tun_dp *dp, const struct vnet_addr *peers, size_t n);
 
@@ -193,8 +197,9 @@ int tun_dp_rx_tap(struct tun_dp *dp, struct tun_vnet *vn);
 /* Receives a batch of underlay packets (up to 16 datagrams or UDP GRO
  * trains) and delivers them: frames to their vnet's TAP (all written
  * before it returns), VARP messages to ops->varp, FLOODs from a peer
- * re-sent to the group. Returns the number of datagrams or trains
- * received (0: none waiting) or -errno of the socket.
+ * re-sent to the group, FLOODs from our subnet sent on to our peers.
+ * Returns the number of datagrams or trains received (0: none waiting) or
+ * -errno of the socket.
  * Bad packets are counted (per vnet when the vnet is known, else in
  * tun_dp_stats), never returned. */
 int tun_dp_rx_udp(struct tun_dp *dp);

@@ -1,9 +1,11 @@
 /*
  * Network -> TAP: demultiplex one datagram, drop FLOOD duplicates, verify
  * and decrypt ESP in place, then write the frame to its vnet's TAP or hand
- * the VARP message to vnetd. A FLOOD that a peer sent us by unicast with
- * hops = 0 is re-sent to our multicast group with hops = 1, once it
- * verified; it is never forwarded to another peer.
+ * the VARP message to vnetd. Once a FLOOD with hops = 0 verified and was
+ * new, it is relayed: one that a peer sent us by unicast is re-sent to our
+ * multicast group with hops = 1 (never to another peer); one that came by
+ * multicast from our own subnet is sent unchanged (hops 0) by unicast to
+ * each of our peers but its origin and its sender (docs/wire.md, FLOOD).
  */
 #include <errno.h>
 #include <string.h>
@@ -131,11 +133,54 @@ static struct tun_vnet *flood_vnet(struct tun_dp *dp, const struct pkt_info *inf
 	return tun_dp_vnet_find(dp, &info->vnet);
 }
 
+/* How a new, verified FLOOD is relayed. */
+enum relay {
+	RELAY_NONE,
+	RELAY_GROUP, /* from a peer: re-multicast with hops 1 */
+	RELAY_PEERS, /* from our subnet: unicast to our peers, hops 0 */
+};
+
+static enum relay relay_of(const struct tun_dp *dp, size_t len, const struct pkt_info *info,
+			   const struct rx_ctx *c)
+{
+	/* Only hops 0 is relayed, and only packets that fit a slot (every
+	 * genuine FLOOD does: its origin sent it from a slot of its own). */
+	if (info->hops != 0 || len > TUN_SLOT_SIZE)
+		return RELAY_NONE;
+	if (!c->ri.multicast)
+		return dp->udp.has_group ? RELAY_GROUP : RELAY_NONE;
+	return dp->npeers ? RELAY_PEERS : RELAY_NONE;
+}
+
+static bool peer_is(const struct sockaddr_in *peer, const struct vnet_addr *a)
+{
+	struct vnet_addr p;
+
+	return vnet_addr_from_sockaddr(&p, (const struct sockaddr *)peer, sizeof(*peer)) == 0 &&
+	       vnet_addr_eq(&p, a);
+}
+
+/* Queues the received packet (still as it came, hops 0) to every peer but
+ * the FLOOD's origin and the host it came from, who have it already.
+ * Returns how many copies were queued. */
+static size_t relay_peers(struct tun_dp *dp, const uint8_t *pkt, size_t len,
+			  const struct pkt_info *info, const struct rx_ctx *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < dp->npeers; i++) {
+		if (peer_is(&dp->peers[i], &info->origin) || peer_is(&dp->peers[i], &c->ri.from))
+			continue;
+		tun_udp_txq_add(&dp->txq, pkt, len, &dp->peers[i]);
+		n++;
+	}
+	return n;
+}
+
 static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const struct pkt_info *info,
 			 struct rx_ctx *c)
 {
-	bool remcast =
-	    info->hops == 0 && !c->ri.multicast && dp->udp.has_group && len <= TUN_SLOT_SIZE;
+	enum relay relay = relay_of(dp, len, info, c);
 	uint8_t *copy = NULL;
 
 	if (vnet_addr_eq(&info->origin, &dp->local) ||
@@ -145,9 +190,9 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 	}
 	c->ri.sender = info->origin;
 	c->ri.flooded = true;
-	if (remcast) {
+	if (relay != RELAY_NONE) {
 		/* Decryption is in place: keep the packet as received. */
-		copy = tun_encap_slot(dp, 1);
+		copy = tun_encap_slot(dp, relay == RELAY_GROUP ? 1 : dp->npeers);
 		memcpy(copy, buf, len);
 	}
 	if (deliver(dp, buf, info, c) < 0) {
@@ -155,11 +200,18 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 			tun_encap_unslot(dp, copy);
 		return;
 	}
+	/* Only now, verified and delivered, does (origin, seq) count as seen
+	 * and may the packet travel on. */
 	replay_flood_update(dp->floods, &info->origin, info->seq, dp->now_ms);
 	c->vn->st.rx_floods++;
-	if (copy && pkt_flood_set_hops(copy, len, 1) == 0) {
+	if (relay == RELAY_GROUP && pkt_flood_set_hops(copy, len, 1) == 0) {
 		tun_udp_txq_add(&dp->txq, copy, len, &dp->group);
 		c->vn->st.flood_remcast++;
+	} else if (relay == RELAY_PEERS) {
+		if (relay_peers(dp, copy, len, info, c))
+			c->vn->st.flood_fwd++;
+		else
+			tun_encap_unslot(dp, copy);
 	}
 }
 

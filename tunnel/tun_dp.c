@@ -264,7 +264,7 @@ void tun_dp_rx_dgrams(struct tun_dp *dp, const struct tun_udp_dgram *d, int n)
 	 * out before the next batch reuses those. */
 	for (vn = dp->vnets; vn; vn = vn->next)
 		vn->st.drop_noroute += tun_gro_flush(&vn->gro, &vn->tap);
-	/* Re-multicasts of peers' floods were queued on the way. */
+	/* Floods relayed to the group or to our peers were queued on the way. */
 	tun_encap_flush(dp);
 }
 

@@ -20,6 +20,7 @@ static void stats_copy(const struct tun_stats *s, struct vn_ctl_stats *out)
 	out->c[VN_STAT_DROP_NOROUTE] = s->drop_noroute;
 	out->c[VN_STAT_DROP_DUP] = s->drop_dup_flood;
 	out->c[VN_STAT_FLOODS_REMCAST] = s->flood_remcast;
+	out->c[VN_STAT_FLOODS_FWD] = s->flood_fwd;
 }
 
 void stats_fill_vnet(const struct vnetd_vnet *v, struct vn_ctl_stats *out)

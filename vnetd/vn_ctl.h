@@ -92,6 +92,7 @@ enum {
 	VN_STAT_DROP_NOROUTE,
 	VN_STAT_DROP_DUP,
 	VN_STAT_FLOODS_REMCAST, /* floods re-sent to our group for a peer */
+	VN_STAT_FLOODS_FWD,	/* floods of our subnet sent on to our peers */
 	VN_STAT_COUNT
 };
 extern const char *const vn_ctl_stat_names[VN_STAT_COUNT];

@@ -507,6 +507,195 @@ static void test_peer_remulticast(void **state)
 	close(obs);
 }
 
+/* A host bound to the wildcard address, as vnetd is, so that it gets the
+ * group's traffic and tells it apart by IP_PKTINFO; local is 127.0.0.num. */
+static void host_open_any(struct host *h, int num, const struct tun_dp_ops *ops, void *arg)
+{
+	struct tun_udp_conf uc = {.port = port_pick(), .ifindex = 1};
+
+	memset(h, 0, sizeof(*h));
+	h->tap[0] = h->tap[1] = -1;
+	uc.local = lo_addr(num);
+	vnet_addr_parse(TUN_GROUP_DEFAULT, &uc.group);
+	h->dp = tun_dp_new(&uc, SEQ0, ops, arg);
+	assert_non_null(h->dp);
+	h->macs = mac_table_new(16);
+	assert_non_null(h->macs);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, h->tap), 0);
+}
+
+static void send_group(int fd, const uint8_t *pkt, size_t len)
+{
+	struct ip_mreqn mif = {.imr_ifindex = 1};
+	struct sockaddr_in grp = {.sin_family = AF_INET, .sin_port = htons(port_pick())};
+
+	inet_pton(AF_INET, TUN_GROUP_DEFAULT, &grp.sin_addr);
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mif, sizeof(mif)), 0);
+	assert_int_equal(sendto(fd, pkt, len, 0, (struct sockaddr *)&grp, sizeof(grp)),
+			 (ssize_t)len);
+}
+
+#define FWD_HOST_D 4
+#define FWD_HOST_E 5
+#define FWD_WIRES 4
+
+struct fwd_rig {
+	struct host m;	/* the forwarder, 127.0.0.3 */
+	int b, d, e, a; /* captures of the hosts 1, 2, 4, 5 */
+	int obs;	/* the group */
+	uint8_t wire[FWD_WIRES][2048];
+	size_t len[FWD_WIRES];
+	uint8_t frame[FWD_WIRES][120];
+};
+
+/* Host A (origin, secured vnet) floods FWD_WIRES broadcasts, captured as
+ * sent to its peer B; then A goes and M comes up with peers A, B, D, E. */
+static void fwd_setup(struct fwd_rig *r)
+{
+	struct vnet_addr peers[4] = {lo_addr(HOST_A), lo_addr(HOST_B), lo_addr(FWD_HOST_D),
+				     lo_addr(FWD_HOST_E)};
+	struct host a;
+	ssize_t n;
+	int i;
+
+	r->b = raw_open(HOST_B);
+	assert_true(r->b >= 0);
+	assert_int_equal(host_open(&a, HOST_A, false, SEQ0, NULL, NULL), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM, 1), 0);
+	assert_int_equal(tun_dp_peers_set(a.dp, &peers[1], 1), 0);
+	for (i = 0; i < FWD_WIRES; i++) {
+		frame_make(r->frame[i], sizeof(r->frame[i]), bcast, mac_a, (uint8_t)(20 * i));
+		tap_send(&a, r->frame[i], sizeof(r->frame[i]));
+		n = recv_wait(r->b, r->wire[i], sizeof(r->wire[i]), 200);
+		assert_true(n > 0);
+		r->len[i] = (size_t)n;
+	}
+	host_close(&a);
+	r->a = raw_open(HOST_A);
+	r->d = raw_open(FWD_HOST_D);
+	r->e = raw_open(FWD_HOST_E);
+	r->obs = raw_open(0);
+	assert_true(r->a >= 0 && r->d >= 0 && r->e >= 0 && r->obs >= 0);
+	host_open_any(&r->m, HOST_C, NULL, NULL);
+	assert_int_equal(host_vnet(&r->m, VNET, ESP_SUITE_AES128_GCM, 1), 0);
+	assert_int_equal(tun_dp_peers_set(r->m.dp, peers, 4), 0);
+}
+
+static void fwd_teardown(struct fwd_rig *r)
+{
+	host_close(&r->m);
+	close(r->a);
+	close(r->b);
+	close(r->d);
+	close(r->e);
+	close(r->obs);
+}
+
+/* Sends wire i to the group from B (not the origin), M receives it. */
+static void fwd_mcast(struct fwd_rig *r, const uint8_t *pkt, size_t len)
+{
+	uint8_t got[2048];
+
+	send_group(r->b, pkt, len);
+	assert_int_equal(recv_wait(r->obs, got, sizeof(got), 200), (ssize_t)len);
+	assert_int_equal(tun_dp_rx_udp(r->m.dp), 1);
+}
+
+/* What D and E must (want) or must not have got, and A and B never. */
+static void fwd_expect(struct fwd_rig *r, const uint8_t *want, size_t len)
+{
+	uint8_t got[2048];
+	int *cap[2] = {&r->d, &r->e}, i;
+
+	for (i = 0; i < 2; i++) {
+		if (want) {
+			assert_int_equal(recv_wait(*cap[i], got, sizeof(got), 200), (ssize_t)len);
+			assert_memory_equal(got, want, len);
+		}
+		assert_int_equal(recv_wait(*cap[i], got, sizeof(got), 20), -1);
+	}
+	assert_int_equal(recv_wait(r->a, got, sizeof(got), 20), -1);
+	assert_int_equal(recv_wait(r->b, got, sizeof(got), 20), -1);
+}
+
+/* A FLOOD with hops 0 that reaches a host with peers by multicast (from
+ * its own subnet) goes on unchanged, hops 0, to each peer but its origin
+ * (A) and its sender (B); only once it verified and only the first time. */
+static void test_subnet_forward(void **state)
+{
+	struct fwd_rig r;
+	struct pkt_info info;
+	struct tun_stats st;
+	uint8_t got[2048], bad[2048];
+
+	(void)state;
+	fwd_setup(&r);
+	assert_int_equal(pkt_decode(r.wire[0], r.len[0], 0, &info), PKT_OK);
+	assert_int_equal(info.hops, 0);
+
+	fwd_mcast(&r, r.wire[0], r.len[0]);
+	assert_int_equal(tap_recv(&r.m, got, sizeof(got)), sizeof(r.frame[0]));
+	assert_memory_equal(got, r.frame[0], sizeof(r.frame[0]));
+	fwd_expect(&r, r.wire[0], r.len[0]);
+	assert_int_equal(recv_wait(r.obs, got, sizeof(got), 20), -1); /* not re-multicast */
+
+	/* The same FLOOD again: a duplicate, not forwarded. */
+	fwd_mcast(&r, r.wire[0], r.len[0]);
+	fwd_expect(&r, NULL, 0);
+
+	/* A forged copy of the next one (ICV broken): dropped, not
+	 * forwarded, and it does not mark the genuine one as seen. */
+	memcpy(bad, r.wire[1], r.len[1]);
+	bad[r.len[1] - 1] ^= 1;
+	fwd_mcast(&r, bad, r.len[1]);
+	fwd_expect(&r, NULL, 0);
+	fwd_mcast(&r, r.wire[1], r.len[1]);
+	fwd_expect(&r, r.wire[1], r.len[1]);
+
+	tun_vnet_stats(r.m.vn, &st);
+	assert_int_equal(st.flood_fwd, 2);
+	assert_int_equal(st.flood_remcast, 0);
+	assert_int_equal(st.drop_dup_flood, 1);
+	assert_int_equal(st.drop_auth, 1);
+	assert_int_equal(st.rx_floods, 2);
+	assert_int_equal(st.rx_frames, 2);
+	fwd_teardown(&r);
+}
+
+/* At a host with peers, a FLOOD with hops 1 by multicast and one with
+ * hops 0 by unicast are never sent to a peer; the latter is re-multicast
+ * with hops 1. */
+static void test_subnet_forward_not(void **state)
+{
+	struct fwd_rig r;
+	struct pkt_info info;
+	struct tun_stats st;
+	uint8_t got[2048];
+
+	(void)state;
+	fwd_setup(&r);
+	assert_int_equal(pkt_flood_set_hops(r.wire[2], r.len[2], 1), 0);
+	fwd_mcast(&r, r.wire[2], r.len[2]);
+	assert_int_equal(tap_recv(&r.m, got, sizeof(got)), sizeof(r.frame[2]));
+	fwd_expect(&r, NULL, 0);
+	assert_int_equal(recv_wait(r.obs, got, sizeof(got), 20), -1);
+
+	assert_int_equal(raw_send(r.b, HOST_C, r.wire[3], r.len[3]), (ssize_t)r.len[3]);
+	assert_int_equal(tun_dp_rx_udp(r.m.dp), 1);
+	assert_int_equal(tap_recv(&r.m, got, sizeof(got)), sizeof(r.frame[3]));
+	assert_memory_equal(got, r.frame[3], sizeof(r.frame[3]));
+	assert_int_equal(recv_wait(r.obs, got, sizeof(got), 200), (ssize_t)r.len[3]);
+	assert_int_equal(pkt_decode(got, r.len[3], 0, &info), PKT_OK);
+	assert_int_equal(info.hops, 1);
+	fwd_expect(&r, NULL, 0);
+
+	tun_vnet_stats(r.m.vn, &st);
+	assert_int_equal(st.flood_fwd, 0);
+	assert_int_equal(st.flood_remcast, 1);
+	assert_int_equal(st.rx_floods, 2);
+	fwd_teardown(&r);
+}
+
 /* ---- VARP ------------------------------------------------------------ */
 
 struct varp_seen {
@@ -624,7 +813,7 @@ static void test_varp_clear(void **state)
 }
 
 /* A FLOOD with hops 0 that arrives by multicast (its origin is on our
- * subnet) is delivered and not re-sent: only peers re-multicast. The
+ * subnet) at a host without peers is delivered and not re-sent. The
  * receiver here is bound to the wildcard address, as vnetd is, so that it
  * gets the group's traffic and tells it apart by IP_PKTINFO. */
 static void test_multicast_arrival(void **state)
@@ -765,6 +954,8 @@ int main(void)
 	    cmocka_unit_test(test_derive_budget),
 	    cmocka_unit_test(test_flood_dedup),
 	    cmocka_unit_test(test_peer_remulticast),
+	    cmocka_unit_test(test_subnet_forward),
+	    cmocka_unit_test(test_subnet_forward_not),
 	    cmocka_unit_test(test_varp_secured),
 	    cmocka_unit_test(test_varp_clear),
 	    cmocka_unit_test(test_multicast_arrival),

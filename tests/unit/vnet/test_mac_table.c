@@ -86,6 +86,112 @@ static void test_expiry(void **state)
 	mac_table_free(t);
 }
 
+/* Ageing returns early while nothing is due (a lower bound on the earliest
+ * expiry); each step here checks that it still removes exactly the expired
+ * entries, also after the earliest one was refreshed to a later time (the
+ * bound is then too low) and after a put lowered it again. */
+static void test_age_bound(void **state)
+{
+	static const struct {
+		uint8_t mac; /* last byte of the MAC to put; 0: age at `at` */
+		uint64_t at; /* put: the new expiry */
+		size_t want; /* age: entries removed */
+		/* after the step: entries held */
+		size_t count;
+	} steps[] = {
+	    {0, 0, 0, 0}, /* empty */
+	    {1, 100, 0, 1},
+	    {2, 200, 0, 2},
+	    {3, MAC_TABLE_NEVER, 0, 3},
+	    {0, 99, 0, 3},  /* before the first expiry */
+	    {1, 300, 0, 3}, /* bound stays 100 */
+	    {0, 150, 0, 3}, /* scans, finds nothing, bound now 200 */
+	    {0, 199, 0, 3},
+	    {0, 200, 1, 2}, /* expires_ms <= now is expired */
+	    {0, 299, 0, 2},
+	    {4, 250, 0, 3}, /* lowers the bound */
+	    {0, 249, 0, 3},
+	    {0, 250, 1, 2},
+	    {0, 1000, 1, 1},	       /* the refreshed one */
+	    {0, UINT64_MAX - 1, 0, 1}, /* NEVER stays */
+	};
+	struct mac_table *t = mac_table_new(65536);
+	struct vnet_id v = vid(7);
+	struct vnet_addr a = coa("10.0.0.3");
+	(void)state;
+
+	assert_non_null(t);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		uint8_t mac[6] = {2, 0, 0, 0, 0, steps[i].mac};
+
+		if (steps[i].mac)
+			assert_true(
+			    mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, steps[i].at, 0) >= 0);
+		else
+			assert_int_equal(mac_table_age(t, steps[i].at), steps[i].want);
+		assert_int_equal(mac_table_count(t), steps[i].count);
+	}
+	mac_table_free(t);
+}
+
+/* Many entries with scattered expiries, refreshes and deletions, checked
+ * against a model after every age call: exactly the entries whose expiry
+ * is <= now go, every other one stays. */
+#define MODEL_N 3000
+static void test_age_model(void **state)
+{
+	static uint64_t exp_ms[MODEL_N]; /* 0: absent */
+	struct mac_table *t = mac_table_new(4096);
+	struct vnet_id v = vid(9);
+	struct vnet_addr a = coa("10.0.0.4");
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
+	uint32_t rnd = 12345;
+	uint64_t now = 0;
+	(void)state;
+
+	assert_non_null(t);
+	memset(exp_ms, 0, sizeof(exp_ms));
+	for (int round = 0; round < 40; round++) {
+		size_t due = 0, left = 0;
+
+		for (unsigned k = 0; k < 200; k++) {
+			unsigned i;
+
+			rnd = rnd * 1103515245u + 12345u;
+			i = (rnd >> 8) % MODEL_N;
+			mac[4] = (uint8_t)(i >> 8);
+			mac[5] = (uint8_t)i;
+			if (k % 10 == 9) {
+				assert_int_equal(mac_table_del(t, &v, mac),
+						 exp_ms[i] ? 0 : -ENOENT);
+				exp_ms[i] = 0;
+				continue;
+			}
+			exp_ms[i] =
+			    (rnd >> 20) % 16 == 0 ? MAC_TABLE_NEVER : now + 1 + (rnd >> 4) % 500;
+			assert_true(
+			    mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, exp_ms[i], now) >= 0);
+		}
+		now += 1 + (rnd >> 12) % 200;
+		for (unsigned i = 0; i < MODEL_N; i++) {
+			if (exp_ms[i] && exp_ms[i] != MAC_TABLE_NEVER && exp_ms[i] <= now) {
+				exp_ms[i] = 0;
+				due++;
+			}
+			left += exp_ms[i] != 0;
+		}
+		assert_int_equal(mac_table_age(t, now), due);
+		assert_int_equal(mac_table_count(t), left);
+		for (unsigned i = 0; i < MODEL_N; i++) {
+			mac[4] = (uint8_t)(i >> 8);
+			mac[5] = (uint8_t)i;
+			/* now 0: present at all, expired or not */
+			assert_true((mac_table_get(t, &v, mac, 0) != NULL) == (exp_ms[i] != 0));
+		}
+	}
+	mac_table_free(t);
+}
+
 static void test_full(void **state)
 {
 	struct mac_table *t = mac_table_new(3);
@@ -186,10 +292,9 @@ static void test_many_flush_foreach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_put_get),
-	    cmocka_unit_test(test_expiry),
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_many_flush_foreach),
+	    cmocka_unit_test(test_put_get),   cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_age_bound), cmocka_unit_test(test_age_model),
+	    cmocka_unit_test(test_full),      cmocka_unit_test(test_many_flush_foreach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

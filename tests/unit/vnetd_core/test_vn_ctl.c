@@ -173,6 +173,8 @@ static void test_other_records(void **state)
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_IN], "floods_in");
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_REMCAST], "floods_remcast");
 	assert_int_equal(VN_STAT_FLOODS_REMCAST, VN_STAT_DROP_DUP + 1);
+	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_FWD], "floods_fwd");
+	assert_int_equal(VN_STAT_FLOODS_FWD, VN_STAT_FLOODS_REMCAST + 1);
 
 	strcpy(sa.suite, "null-sha1");
 	sa.dir = VN_CTL_SA_IN;
