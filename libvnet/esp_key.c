@@ -34,24 +34,13 @@ static int why_set(char *why, size_t whylen, int err, const char *fmt, ...)
 	return err;
 }
 
-static int hex_nibble(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parses the file's bytes: exactly KEY_HEX hex digits, then "\n" or EOF. */
 static int key_parse(const char *path, const uint8_t *buf, size_t n, struct esp_key *key, char *why,
 		     size_t whylen)
 {
 	size_t digits = 0;
 
-	while (digits < n && hex_nibble(buf[digits]) >= 0)
+	while (digits < n && OPENSSL_hexchar2int(buf[digits]) >= 0)
 		digits++;
 	if (digits >= KEY_HEX) {
 		if (digits > KEY_HEX || n > KEY_HEX + 1 ||
@@ -68,7 +57,8 @@ static int key_parse(const char *path, const uint8_t *buf, size_t n, struct esp_
 			       path, KEY_HEX, digits);
 	}
 	for (size_t i = 0; i < ESP_KEY_LEN; i++)
-		key->b[i] = (uint8_t)(hex_nibble(buf[2 * i]) << 4 | hex_nibble(buf[2 * i + 1]));
+		key->b[i] = (uint8_t)(OPENSSL_hexchar2int(buf[2 * i]) << 4 |
+				      OPENSSL_hexchar2int(buf[2 * i + 1]));
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "vnet_id.h"
 
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,17 +19,6 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads one group of 1-4 hex digits at *p, stopping at ':' or NUL. */
 static enum vnet_id_status parse_group(const char **p, unsigned idx, uint16_t *out, char *why,
 				       size_t whylen)
@@ -37,7 +27,7 @@ static enum vnet_id_status parse_group(const char **p, unsigned idx, uint16_t *o
 	const char *s = *p;
 
 	for (; *s && *s != ':'; s++, n++) {
-		int d = hex_value(*s);
+		int d = OPENSSL_hexchar2int((unsigned char)*s);
 		if (d < 0) {
 			why_set(why, whylen, "group %u: '%c' is not a hex digit", idx + 1, *s);
 			return VNET_ID_MALFORMED;
