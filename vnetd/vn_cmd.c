@@ -201,16 +201,24 @@ static int vn_vnet_list(struct vn_cli *cli, int argc, char **argv)
 	return vn_list(cli, argv[0], CTL_VN_VNET_LIST, NULL, 0, vn_vnet_rec);
 }
 
+/* Encodes the HOST argument of peer-add/peer-del; -1 after printing why. */
+static int vn_host_arg(char **argv, uint8_t buf[VN_CTL_HOST])
+{
+	int n = vn_ctl_host_encode(buf, VN_CTL_HOST, argv[1]);
+
+	if (n < 0)
+		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+	return n;
+}
+
 static int vn_peer_add(struct vn_cli *cli, int argc, char **argv)
 {
 	uint8_t buf[VN_CTL_HOST];
-	int n = vn_ctl_host_encode(buf, sizeof(buf), argv[1]);
+	int n = vn_host_arg(argv, buf);
 
 	(void)argc;
-	if (n < 0) {
-		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+	if (n < 0)
 		return VN_EXIT_USAGE;
-	}
 	/* The reply shows what the name resolved to. */
 	return vn_list(cli, argv[0], CTL_VN_PEER_ADD, buf, (size_t)n, vn_peer_rec);
 }
@@ -218,13 +226,11 @@ static int vn_peer_add(struct vn_cli *cli, int argc, char **argv)
 static int vn_peer_del(struct vn_cli *cli, int argc, char **argv)
 {
 	uint8_t buf[VN_CTL_HOST];
-	int n = vn_ctl_host_encode(buf, sizeof(buf), argv[1]);
+	int n = vn_host_arg(argv, buf);
 
 	(void)argc;
-	if (n < 0) {
-		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+	if (n < 0)
 		return VN_EXIT_USAGE;
-	}
 	return vn_request(cli, argv[0], CTL_VN_PEER_DEL, buf, (size_t)n, NULL);
 }
 
