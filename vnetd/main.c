@@ -58,15 +58,16 @@ static int main_poll_arg(const char *s, unsigned *out)
 
 static void main_usage(FILE *f)
 {
-	fprintf(f, "usage: vnetd [-c FILE] [-f] [-n] [--log-level error|warn|info|debug]\n"
-		   "             [--poll-us N] [--help]\n"
-		   "  -c FILE      configuration (default " VNETD_CONF_DEFAULT
-		   "; if absent, built-in defaults)\n"
-		   "  -f           stay in the foreground, log to stderr\n"
-		   "  -n           check the configuration and exit (0 ok, 1 not)\n"
-		   "  --log-level  override (log-level ...) of the configuration\n"
-		   "  --poll-us N  while traffic flows, poll N us after each packet before\n"
-		   "               sleeping (default %d, at most %d; 0 off)\n",
+	fprintf(f,
+		"usage: vnetd [-c FILE] [-f] [-n] [--log-level error|warn|info|debug]\n"
+		"             [--poll-us N] [--help]\n"
+		"  -c FILE      configuration (default " VNETD_CONF_DEFAULT
+		"; if absent, built-in defaults)\n"
+		"  -f           stay in the foreground, log to stderr\n"
+		"  -n           check the configuration and exit (0 ok, 1 not)\n"
+		"  --log-level  override (log-level ...) of the configuration\n"
+		"  --poll-us N  while traffic flows, poll N us after each packet before\n"
+		"               sleeping (default %d, at most %d; 0 off)\n",
 		MAIN_POLL_US_DEFAULT, MAIN_POLL_US_MAX);
 }
 
