@@ -27,6 +27,7 @@
 #include "hv_clock.h"
 #include "hv_dirty_log.h"
 #include "hv_elf.h"
+#include "hv_lines.h"
 #include "hv_vcpu.h"
 #include "hv_vm.h"
 
@@ -132,8 +133,7 @@ static double bench_boot(unsigned mib)
 struct guest {
 	struct hv_vm *vm;
 	struct hv_vcpu *vcpu;
-	char line[256];
-	size_t len;
+	struct hv_lines lines;
 };
 
 static int guest_boot(struct guest *g, uint64_t mem, unsigned flags, const char *elf,
@@ -181,17 +181,11 @@ static int guest_until(struct guest *g, const char *prefix)
 		if (!p)
 			return -1;
 		a->ret = (int64_t)a->len;
-		for (uint64_t i = 0; i < a->len; i++) {
-			if (p[i] != '\n') {
-				if (g->len + 1 < sizeof(g->line))
-					g->line[g->len++] = p[i];
-				continue;
-			}
-			g->line[g->len] = '\0';
-			g->len = 0;
-			if (strncmp(g->line, prefix, strlen(prefix)) == 0)
+		size_t pos = 0;
+		const char *line;
+		while ((line = hv_lines_next(&g->lines, p, a->len, &pos)))
+			if (strncmp(line, prefix, strlen(prefix)) == 0)
 				return 0;
-		}
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "hv_clock.h"
 #include "hv_dirty_log.h"
 #include "hv_elf.h"
+#include "hv_lines.h"
 #include "hv_vcpu.h"
 #include "hv_vm.h"
 
@@ -29,8 +30,7 @@ struct run {
 	uint64_t *bitmap;
 	uint64_t region_first, region_pages; /* pfns checked */
 	unsigned rounds_ok;
-	char line[512];
-	size_t len;
+	struct hv_lines lines;
 };
 
 static int test_bit(const uint64_t *b, uint64_t pfn)
@@ -82,17 +82,11 @@ static int console(struct run *r, uint32_t gpa)
 		return -1;
 	fwrite(p, 1, a->len, stdout);
 	a->ret = (int64_t)a->len;
-	for (uint64_t i = 0; i < a->len; i++) {
-		if (p[i] != '\n') {
-			if (r->len + 1 < sizeof(r->line))
-				r->line[r->len++] = p[i];
-			continue;
-		}
-		r->line[r->len] = '\0';
-		r->len = 0;
-		if (strncmp(r->line, "dirtylog: round=", 16) == 0 && check_round(r, r->line) < 0)
+	size_t pos = 0;
+	const char *line;
+	while ((line = hv_lines_next(&r->lines, p, a->len, &pos)))
+		if (strncmp(line, "dirtylog: round=", 16) == 0 && check_round(r, line) < 0)
 			return -1;
-	}
 	return 0;
 }
 

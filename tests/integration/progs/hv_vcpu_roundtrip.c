@@ -22,6 +22,7 @@
 #include "hv_boot.h"
 #include "hv_clock.h"
 #include "hv_elf.h"
+#include "hv_lines.h"
 #include "hv_vcpu.h"
 #include "hv_vcpu_state.h"
 #include "hv_vm.h"
@@ -31,8 +32,7 @@
 struct guest {
 	struct hv_vm *vm;
 	struct hv_vcpu *vcpu;
-	char line[256];
-	size_t len;
+	struct hv_lines lines;
 	char result[64];
 	int started;
 };
@@ -83,18 +83,13 @@ static void guest_console(struct guest *g, uint32_t gpa)
 	fwrite(p, 1, a->len, stdout);
 	fflush(stdout);
 	a->ret = (int64_t)a->len;
-	for (uint64_t i = 0; i < a->len; i++) {
-		if (p[i] != '\n') {
-			if (g->len + 1 < sizeof(g->line))
-				g->line[g->len++] = p[i];
-			continue;
-		}
-		g->line[g->len] = '\0';
-		g->len = 0;
-		if (strncmp(g->line, "regs: start", 11) == 0)
+	size_t pos = 0;
+	const char *line;
+	while ((line = hv_lines_next(&g->lines, p, a->len, &pos))) {
+		if (strncmp(line, "regs: start", 11) == 0)
 			g->started = 1;
-		const char *res = strstr(g->line, "result=");
-		if (strncmp(g->line, "regs: iters=", 12) == 0 && res)
+		const char *res = strstr(line, "result=");
+		if (strncmp(line, "regs: iters=", 12) == 0 && res)
 			snprintf(g->result, sizeof(g->result), "%s", res + 7);
 	}
 }
