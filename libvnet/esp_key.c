@@ -183,9 +183,28 @@ uint16_t esp_key_spi_hash(const struct vnet_id *vnet, const struct vnet_addr *se
 	return h ? h : 1;
 }
 
-uint32_t esp_key_spi(const struct vnet_id *vnet, const struct vnet_addr *sender, uint16_t epoch)
+int esp_key_nonce_new(uint8_t nonce[ESP_NONCE_LEN])
 {
-	return (uint32_t)esp_key_spi_hash(vnet, sender) << 16 | epoch;
+	return RAND_bytes(nonce, ESP_NONCE_LEN) == 1 ? 0 : -EIO;
+}
+
+int esp_key_spi_new(const struct vnet_id *vnet, const struct vnet_addr *sender, uint32_t prev,
+		    uint32_t *spi)
+{
+	uint8_t r[2];
+	uint16_t low;
+
+	/* Bounded: two random bytes hit 0 or prev's half 2 times in 65536. */
+	for (int i = 0; i < 64; i++) {
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			return -EIO;
+		low = (uint16_t)(r[0] << 8 | r[1]);
+		if (low != 0 && low != (uint16_t)prev) {
+			*spi = (uint32_t)esp_key_spi_hash(vnet, sender) << 16 | low;
+			return 0;
+		}
+	}
+	return -EIO;
 }
 
 static int hkdf(const struct esp_key *key, const struct vnet_id *vnet, const uint8_t *info,
@@ -207,15 +226,24 @@ static int hkdf(const struct esp_key *key, const struct vnet_id *vnet, const uin
 	return ok ? 0 : -EIO;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 int esp_key_derive(const struct esp_key *key, const struct vnet_id *vnet, enum esp_suite_id suite,
-		   const struct vnet_addr *sender, uint16_t epoch, struct esp_sa_keys *out)
+		   const struct vnet_addr *sender, uint32_t spi, const uint8_t nonce[ESP_NONCE_LEN],
+		   struct esp_sa_keys *out)
 {
 	const struct esp_suite_info *si = esp_sa_suite_info(suite);
-	uint8_t info[64], okm[ESP_ENC_KEY_MAX + ESP_SALT_MAX + ESP_AUTH_KEY_MAX];
+	uint8_t info[96], okm[ESP_ENC_KEY_MAX + ESP_SALT_MAX + ESP_AUTH_KEY_MAX];
 	size_t ilen = 0, nlen, olen;
 	int err;
 
-	if (!si || epoch == 0)
+	if (!si || spi < ESP_SPI_MIN)
 		return -EINVAL;
 	nlen = strlen(si->name);
 	memcpy(info, ESP_KEY_INFO, sizeof(ESP_KEY_INFO) - 1);
@@ -224,14 +252,16 @@ int esp_key_derive(const struct esp_key *key, const struct vnet_id *vnet, enum e
 	ilen += nlen;
 	memcpy(info + ilen, sender->b, VNET_ADDR_LEN);
 	ilen += VNET_ADDR_LEN;
-	info[ilen++] = (uint8_t)(epoch >> 8);
-	info[ilen++] = (uint8_t)epoch;
+	put32(info + ilen, spi);
+	ilen += 4;
+	memcpy(info + ilen, nonce, ESP_NONCE_LEN);
+	ilen += ESP_NONCE_LEN;
 	olen = si->enc_key_len + si->salt_len + si->auth_key_len;
 	err = hkdf(key, vnet, info, ilen, okm, olen);
 	if (err == 0) {
 		memset(out, 0, sizeof(*out));
 		out->suite = suite;
-		out->spi = esp_key_spi(vnet, sender, epoch);
+		out->spi = spi;
 		memcpy(out->enc_key, okm, si->enc_key_len);
 		memcpy(out->salt, okm + si->enc_key_len, si->salt_len);
 		memcpy(out->auth_key, okm + si->enc_key_len + si->salt_len, si->auth_key_len);
@@ -240,11 +270,10 @@ int esp_key_derive(const struct esp_key *key, const struct vnet_id *vnet, enum e
 	return err;
 }
 
-bool esp_key_epoch_newer(uint16_t a, uint16_t b)
+int esp_key_derive_ctl(const struct esp_key *key, const struct vnet_id *vnet, const char *label,
+		       uint8_t out[ESP_CTL_KEY_LEN])
 {
-	uint16_t d = (uint16_t)(a - b);
-
-	return a != 0 && d != 0 && d < 0x8000;
+	return hkdf(key, vnet, (const uint8_t *)label, strlen(label), out, ESP_CTL_KEY_LEN);
 }
 
 static size_t hex_append(char *buf, size_t cap, size_t off, const uint8_t *p, size_t n)

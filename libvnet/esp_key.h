@@ -3,10 +3,12 @@
  * (docs/wire.md, "Keys" and "Key file").
  *
  * A key file holds 64 hex digits (32 bytes) and an optional newline, and
- * must not be accessible to group or others. Each sender derives its own
- * SAs: SPI = hash16 << 16 | epoch, keys = HKDF-SHA-256(IKM = vnet key,
- * salt = vnet id, info = "tern-esp-v1" | suite name | sender (16) |
- * epoch (u16 big-endian)).
+ * must not be accessible to group or others. Each outbound SA instance
+ * has a fresh random nonce and SPI: SPI = hash16 << 16 | random16, keys =
+ * HKDF-SHA-256(IKM = vnet key, salt = vnet id, info = "tern-esp-v2" |
+ * suite name | sender (16) | SPI (u32) | nonce (16)). Receivers learn
+ * (SPI, nonce) through the authenticated SA exchange (sa_msg.h), keyed with
+ * a per-vnet control key from the same HKDF with another label.
  */
 #ifndef TERN_ESP_KEY_H
 #define TERN_ESP_KEY_H
@@ -20,7 +22,12 @@
 #include "vnet_id.h"
 
 #define ESP_KEY_LEN 32
-#define ESP_KEY_INFO "tern-esp-v1"
+#define ESP_KEY_INFO "tern-esp-v2"
+#define ESP_NONCE_LEN 16
+/* Per-vnet control keys (HMAC-SHA-256): one label each. */
+#define ESP_CTL_KEY_LEN 32
+#define ESP_CTL_SA "tern-sa-v1"	      /* SA exchange messages */
+#define ESP_CTL_FLOOD "tern-flood-v1" /* FLOOD envelope tags */
 
 struct esp_key {
 	uint8_t b[ESP_KEY_LEN];
@@ -46,19 +53,29 @@ int esp_key_generate(const char *path, bool overwrite);
 void esp_key_wipe(struct esp_key *key);
 
 /* hash16 of docs/wire.md: the first two bytes of SHA-256(vnet id | sender),
- * big-endian, with 0 replaced by 1. */
+ * big-endian, with 0 replaced by 1. It only tells a receiver which vnet an
+ * SPI belongs to; it is no secret. */
 uint16_t esp_key_spi_hash(const struct vnet_id *vnet, const struct vnet_addr *sender);
-/* SPI of the SA of `sender` on `vnet` for `epoch` (1..65535). */
-uint32_t esp_key_spi(const struct vnet_id *vnet, const struct vnet_addr *sender, uint16_t epoch);
+/* A fresh SPI for a new SA of `sender` on `vnet`: hash16 << 16 | r, with r
+ * random in 1..65535 and different from the low half of `prev` (the SPI the
+ * sender used before, 0 if none), so receivers see the change. Returns 0 or
+ * -EIO (no randomness). */
+int esp_key_spi_new(const struct vnet_id *vnet, const struct vnet_addr *sender, uint32_t prev,
+		    uint32_t *spi);
+/* Fills nonce with ESP_NONCE_LEN fresh random bytes. Returns 0 or -EIO. */
+int esp_key_nonce_new(uint8_t nonce[ESP_NONCE_LEN]);
 
-/* Derives the SA of `sender` on `vnet` for `suite` and `epoch` into *out
- * (SPI included). Returns 0, -EINVAL (ESP_SUITE_NONE, epoch 0) or -EIO. */
+/* Derives the SA (`sender`, `spi`, `nonce`) on `vnet` for `suite` into *out
+ * (SPI included). Returns 0, -EINVAL (ESP_SUITE_NONE, SPI < ESP_SPI_MIN)
+ * or -EIO. */
 int esp_key_derive(const struct esp_key *key, const struct vnet_id *vnet, enum esp_suite_id suite,
-		   const struct vnet_addr *sender, uint16_t epoch, struct esp_sa_keys *out);
-
-/* True if epoch `a` is newer than `b` in serial arithmetic mod 2^16
- * (RFC 1982): 0 < (a - b) mod 2^16 < 2^15. Epoch 0 is never newer. */
-bool esp_key_epoch_newer(uint16_t a, uint16_t b);
+		   const struct vnet_addr *sender, uint32_t spi, const uint8_t nonce[ESP_NONCE_LEN],
+		   struct esp_sa_keys *out);
+/* Derives the vnet's control key for `label` (ESP_CTL_SA, ESP_CTL_FLOOD):
+ * HKDF-SHA-256(IKM = vnet key, salt = vnet id, info = label). Returns 0 or
+ * -EIO. */
+int esp_key_derive_ctl(const struct esp_key *key, const struct vnet_id *vnet, const char *label,
+		       uint8_t out[ESP_CTL_KEY_LEN]);
 
 /* Formats an SA for debugging and for decrypting captures (`vn sa-list
  * --keys`), one line:

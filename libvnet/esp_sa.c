@@ -170,13 +170,29 @@ void esp_sa_set_next_seq(struct esp_sa *sa, uint32_t seq)
 	sa->seq = seq - 1;
 }
 
+int esp_sa_set_replay_floor(struct esp_sa *sa, uint32_t seq)
+{
+	if (sa->dir != ESP_SA_IN || sa->win.top != 0)
+		return -EINVAL;
+	replay_init_floor(&sa->win, seq);
+	return 0;
+}
+
 int esp_sa_encap(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroom, size_t tailroom,
 		 uint8_t next_header, uint8_t **pkt, size_t *pkt_len)
+{
+	return esp_sa_encap_ext(sa, payload, len, headroom, tailroom, next_header, NULL, pkt,
+				pkt_len);
+}
+
+int esp_sa_encap_ext(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroom,
+		     size_t tailroom, uint8_t next_header, const struct esp_ext *ext, uint8_t **pkt,
+		     size_t *pkt_len)
 {
 	size_t pad = pad_len(sa, len), hlen = esp_sa_headroom(sa);
 	uint8_t *hdr, *trailer;
 
-	if (sa->dir != ESP_SA_OUT)
+	if (sa->dir != ESP_SA_OUT || (ext && ext->len > ESP_EXT_MAX))
 		return -EINVAL;
 	if (headroom < hlen || tailroom < esp_sa_tailroom(sa, len) || len > INT32_MAX)
 		return -ENOSPC;
@@ -192,7 +208,7 @@ int esp_sa_encap(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroo
 	trailer[pad + 1] = next_header;
 	put32(hdr, sa->keys.spi);
 	put32(hdr + 4, sa->seq);
-	if (sa->ops->seal(sa, hdr, payload, len + pad + 2) < 0)
+	if (sa->ops->seal(sa, hdr, payload, len + pad + 2, ext) < 0)
 		return -EIO;
 	*pkt = hdr;
 	*pkt_len = hlen + len + pad + 2 + sa->ops->info.icv_len;
@@ -226,13 +242,19 @@ static enum esp_result check_trailer(const uint8_t *body, size_t body_len,
 
 enum esp_result esp_sa_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, struct esp_decap_out *out)
 {
+	return esp_sa_decap_ext(sa, pkt, len, NULL, out);
+}
+
+enum esp_result esp_sa_decap_ext(struct esp_sa *sa, uint8_t *pkt, size_t len,
+				 const struct esp_ext *ext, struct esp_decap_out *out)
+{
 	const struct esp_suite_info *info = &sa->ops->info;
 	size_t hlen = ESP_HDR_LEN + info->iv_len, body_len;
 	uint8_t *body;
 	enum esp_result r;
 	uint32_t seq;
 
-	if (sa->dir != ESP_SA_IN)
+	if (sa->dir != ESP_SA_IN || (ext && ext->len > ESP_EXT_MAX))
 		return ESP_ERROR;
 	if (len < hlen + 2 + info->icv_len || len - hlen - info->icv_len > INT32_MAX)
 		return ESP_MALFORMED;
@@ -249,7 +271,7 @@ enum esp_result esp_sa_decap(struct esp_sa *sa, uint8_t *pkt, size_t len, struct
 	 * itself changes only after the ICV verified. */
 	if (replay_check(&sa->win, seq) != REPLAY_NEW)
 		return ESP_REPLAY;
-	r = sa->ops->open(sa, pkt, body, body_len);
+	r = sa->ops->open(sa, pkt, body, body_len, ext);
 	if (r != ESP_OK)
 		return r;
 	r = check_trailer(body, body_len, out);

@@ -115,6 +115,16 @@ void esp_sa_set_next_seq(struct esp_sa *sa, uint32_t seq);
 
 #define ESP_ENCAP_REKEY 1
 
+/* Data the ICV covers without it being sent (RFC 4303 does this with the
+ * high half of an extended sequence number): a flooded packet's FLOOD
+ * origin and sequence number (docs/wire.md), so that the envelope cannot be
+ * swapped or stripped. Sender and receiver must agree on it. */
+#define ESP_EXT_MAX 32
+struct esp_ext {
+	const uint8_t *p;
+	size_t len; /* 0..ESP_EXT_MAX */
+};
+
 /* Encapsulates the `len` payload bytes at `payload` in place. `headroom`
  * bytes before and `tailroom` bytes after the payload belong to the caller's
  * buffer and may be written. Assigns the next sequence number, writes the
@@ -125,6 +135,11 @@ void esp_sa_set_next_seq(struct esp_sa *sa, uint32_t seq);
  * exhausted: 2^32-1 is never sent; nothing written), -EIO (OpenSSL). */
 int esp_sa_encap(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroom, size_t tailroom,
 		 uint8_t next_header, uint8_t **pkt, size_t *pkt_len);
+/* esp_sa_encap whose ICV also covers *ext (NULL or len 0: nothing more;
+ * len above ESP_EXT_MAX: -EINVAL). */
+int esp_sa_encap_ext(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroom,
+		     size_t tailroom, uint8_t next_header, const struct esp_ext *ext, uint8_t **pkt,
+		     size_t *pkt_len);
 
 enum esp_result {
 	ESP_OK = 0,
@@ -150,5 +165,15 @@ struct esp_decap_out {
  * is unspecified. */
 enum esp_result esp_sa_decap(struct esp_sa *sa, uint8_t *pkt, size_t len,
 			     struct esp_decap_out *out);
+/* esp_sa_decap for a packet whose ICV also covers *ext (esp_sa_encap_ext);
+ * a packet sealed with other extension data fails as ESP_AUTH_FAIL. */
+enum esp_result esp_sa_decap_ext(struct esp_sa *sa, uint8_t *pkt, size_t len,
+				 const struct esp_ext *ext, struct esp_decap_out *out);
+
+/* Inbound: treats every sequence number up to `seq` as already received,
+ * so that packets sent before the SA was learned cannot be replayed (the
+ * SA exchange tells the sender's sequence number at the time it answered).
+ * Only on an SA that has accepted nothing yet; returns 0 or -EINVAL. */
+int esp_sa_set_replay_floor(struct esp_sa *sa, uint32_t seq);
 
 #endif

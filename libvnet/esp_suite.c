@@ -25,7 +25,21 @@ static void gcm_nonce(const struct esp_sa *sa, const uint8_t *iv, uint8_t nonce[
 	memcpy(nonce + 4, iv, GCM_IV);
 }
 
-static int gcm_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+/* Additional authenticated data beyond SPI | seq: the FLOOD envelope's
+ * origin and sequence number (docs/wire.md), as RFC 4303 adds the high
+ * half of an extended sequence number without sending it. */
+static int gcm_aad_ext(EVP_CIPHER_CTX *c, const struct esp_ext *ext, int enc)
+{
+	int outl;
+
+	if (!ext || !ext->len)
+		return 1;
+	return enc ? EVP_EncryptUpdate(c, NULL, &outl, ext->p, (int)ext->len)
+		   : EVP_DecryptUpdate(c, NULL, &outl, ext->p, (int)ext->len);
+}
+
+static int gcm_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+		    const struct esp_ext *ext)
 {
 	uint8_t *iv = hdr + ESP_HDR_LEN, nonce[12];
 	int outl;
@@ -35,6 +49,7 @@ static int gcm_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_
 	gcm_nonce(sa, iv, nonce);
 	if (EVP_EncryptInit_ex(sa->cctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_EncryptUpdate(sa->cctx, NULL, &outl, hdr, ESP_HDR_LEN) != 1 ||
+	    gcm_aad_ext(sa->cctx, ext, 1) != 1 ||
 	    EVP_EncryptUpdate(sa->cctx, body, &outl, body, (int)body_len) != 1 ||
 	    EVP_EncryptFinal_ex(sa->cctx, body + outl, &outl) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(sa->cctx, EVP_CTRL_AEAD_GET_TAG, GCM_ICV, body + body_len) != 1)
@@ -42,7 +57,8 @@ static int gcm_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_
 	return 0;
 }
 
-static enum esp_result gcm_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+static enum esp_result gcm_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+				const struct esp_ext *ext)
 {
 	uint8_t nonce[12];
 	int outl;
@@ -50,6 +66,7 @@ static enum esp_result gcm_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, 
 	gcm_nonce(sa, hdr + ESP_HDR_LEN, nonce);
 	if (EVP_DecryptInit_ex(sa->cctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_DecryptUpdate(sa->cctx, NULL, &outl, hdr, ESP_HDR_LEN) != 1 ||
+	    gcm_aad_ext(sa->cctx, ext, 0) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(sa->cctx, EVP_CTRL_AEAD_SET_TAG, GCM_ICV, body + body_len) != 1 ||
 	    EVP_DecryptUpdate(sa->cctx, body, &outl, body, (int)body_len) != 1)
 		return ESP_ERROR;
@@ -59,24 +76,29 @@ static enum esp_result gcm_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, 
 	return ESP_OK;
 }
 
-/* HMAC over [from, from + len), full-length result into out (64 bytes). */
-static int hmac(struct esp_sa *sa, const uint8_t *from, size_t len, uint8_t out[64])
+/* HMAC over [from, from + len) and then the extension (RFC 4303 appends
+ * the implicit ESN half after the packet the same way), full-length result
+ * into out (64 bytes). */
+static int hmac(struct esp_sa *sa, const uint8_t *from, size_t len, const struct esp_ext *ext,
+		uint8_t out[64])
 {
 	size_t outl;
 
 	if (EVP_MAC_init(sa->mctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(sa->mctx, from, len) != 1 ||
+	    (ext && ext->len && EVP_MAC_update(sa->mctx, ext->p, ext->len) != 1) ||
 	    EVP_MAC_final(sa->mctx, out, &outl, 64) != 1)
 		return -EIO;
 	return 0;
 }
 
 /* ICV of an HMAC suite: the MAC of SPI..end of ciphertext, truncated. */
-static int hmac_seal_icv(struct esp_sa *sa, const uint8_t *hdr, uint8_t *body, size_t body_len)
+static int hmac_seal_icv(struct esp_sa *sa, const uint8_t *hdr, uint8_t *body, size_t body_len,
+			 const struct esp_ext *ext)
 {
 	uint8_t mac[64];
 	size_t icv = sa->ops->info.icv_len;
-	int err = hmac(sa, hdr, (size_t)(body + body_len - hdr), mac);
+	int err = hmac(sa, hdr, (size_t)(body + body_len - hdr), ext, mac);
 
 	if (err == 0)
 		memcpy(body + body_len, mac, icv);
@@ -85,19 +107,20 @@ static int hmac_seal_icv(struct esp_sa *sa, const uint8_t *hdr, uint8_t *body, s
 }
 
 static enum esp_result hmac_verify_icv(struct esp_sa *sa, const uint8_t *hdr, const uint8_t *body,
-				       size_t body_len)
+				       size_t body_len, const struct esp_ext *ext)
 {
 	uint8_t mac[64];
 	size_t icv = sa->ops->info.icv_len;
 	enum esp_result r = ESP_ERROR;
 
-	if (hmac(sa, hdr, (size_t)(body + body_len - hdr), mac) == 0)
+	if (hmac(sa, hdr, (size_t)(body + body_len - hdr), ext, mac) == 0)
 		r = CRYPTO_memcmp(mac, body + body_len, icv) == 0 ? ESP_OK : ESP_AUTH_FAIL;
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return r;
 }
 
-static int cbc_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+static int cbc_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+		    const struct esp_ext *ext)
 {
 	uint8_t *iv = hdr + ESP_HDR_LEN;
 	int outl;
@@ -106,12 +129,13 @@ static int cbc_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_
 	    EVP_EncryptUpdate(sa->cctx, body, &outl, body, (int)body_len) != 1 ||
 	    (size_t)outl != body_len)
 		return -EIO;
-	return hmac_seal_icv(sa, hdr, body, body_len);
+	return hmac_seal_icv(sa, hdr, body, body_len, ext);
 }
 
-static enum esp_result cbc_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+static enum esp_result cbc_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+				const struct esp_ext *ext)
 {
-	enum esp_result r = hmac_verify_icv(sa, hdr, body, body_len);
+	enum esp_result r = hmac_verify_icv(sa, hdr, body, body_len, ext);
 	int outl;
 
 	if (r != ESP_OK)
@@ -123,14 +147,16 @@ static enum esp_result cbc_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, 
 	return ESP_OK;
 }
 
-static int null_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+static int null_seal(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+		     const struct esp_ext *ext)
 {
-	return hmac_seal_icv(sa, hdr, body, body_len);
+	return hmac_seal_icv(sa, hdr, body, body_len, ext);
 }
 
-static enum esp_result null_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len)
+static enum esp_result null_open(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+				 const struct esp_ext *ext)
 {
-	return hmac_verify_icv(sa, hdr, body, body_len);
+	return hmac_verify_icv(sa, hdr, body, body_len, ext);
 }
 
 static const struct esp_suite_ops aes128_gcm = {

@@ -20,11 +20,15 @@ struct esp_suite_ops {
 	const char *digest; /* HMAC digest name, NULL for an AEAD */
 	/* hdr: SPI|seq already written, IV follows it; body: body_len bytes of
 	 * payload|pad|pad len|next header. Writes the IV, encrypts body in
-	 * place and writes the ICV at body + body_len. Returns 0 or -EIO. */
-	int (*seal)(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len);
-	/* Verifies the ICV at body + body_len over the packet from hdr and
-	 * decrypts body in place; the plaintext is meaningful only on ESP_OK. */
-	enum esp_result (*open)(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len);
+	 * place and writes the ICV, which also covers ext (NULL: none), at
+	 * body + body_len. Returns 0 or -EIO. */
+	int (*seal)(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+		    const struct esp_ext *ext);
+	/* Verifies the ICV at body + body_len over the packet from hdr and ext
+	 * and decrypts body in place; the plaintext is meaningful only on
+	 * ESP_OK. */
+	enum esp_result (*open)(struct esp_sa *sa, uint8_t *hdr, uint8_t *body, size_t body_len,
+				const struct esp_ext *ext);
 };
 
 /* Indexed by enum esp_suite_id; ESP_SUITE_NONE is NULL. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sa_msg.h"
 #include "varp.h"
 
 /* Clear header offsets. */
@@ -88,22 +89,34 @@ static enum pkt_status decode_vnet(const uint8_t *buf, size_t len, size_t off, u
 		return PKT_ERR_FRAME_LEN;
 	if (type == PKT_TYPE_VARP && len - body != VARP_MSG_LEN)
 		return PKT_ERR_VARP_LEN;
+	if (type == PKT_TYPE_SA) {
+		if (len - body != SA_MSG_LEN)
+			return PKT_ERR_SA_LEN;
+		/* An SA packet in a FLOOD is an ANNOUNCE (sa_msg_decode checks). */
+		info->kind = PKT_SA;
+		info->off = off;
+		info->len = len - off;
+		return PKT_OK;
+	}
 	info->kind = type == PKT_TYPE_FRAME ? PKT_FRAME : PKT_VARP;
 	info->off = body;
 	info->len = len - body;
 	return PKT_OK;
 }
 
-/* Checks the 8-byte clear header at buf + off; returns its type via *type. */
-static enum pkt_status decode_clear(const uint8_t *buf, size_t len, size_t off, uint8_t *type)
+/* Checks the 8-byte clear header at buf + off; returns its type via *type
+ * and its flags via *flags. Only a FLOOD may have a flag, PKT_F_TAG. */
+static enum pkt_status decode_clear(const uint8_t *buf, size_t len, size_t off, uint8_t *type,
+				    unsigned *flags)
 {
 	if (len - off < PKT_CLEAR_LEN)
 		return PKT_ERR_SHORT;
 	if (buf[off + OFF_VERSION] != PKT_VERSION)
 		return PKT_ERR_VERSION;
-	if (buf[off + OFF_TYPE] < PKT_TYPE_FRAME || buf[off + OFF_TYPE] > PKT_TYPE_FLOOD)
+	if (buf[off + OFF_TYPE] < PKT_TYPE_FRAME || buf[off + OFF_TYPE] > PKT_TYPE_SA)
 		return PKT_ERR_TYPE;
-	if (buf[off + OFF_FLAGS] || buf[off + OFF_FLAGS + 1])
+	*flags = (unsigned)buf[off + OFF_FLAGS] << 8 | buf[off + OFF_FLAGS + 1];
+	if (*flags & ~(buf[off + OFF_TYPE] == PKT_TYPE_FLOOD ? PKT_F_TAG : 0u))
 		return PKT_ERR_FLAGS;
 	*type = buf[off + OFF_TYPE];
 	return PKT_OK;
@@ -119,24 +132,33 @@ static enum pkt_status decode_inner(const uint8_t *buf, size_t len, size_t off, 
 				    struct pkt_info *info)
 {
 	enum pkt_status st;
+	unsigned flags;
 	uint8_t type;
 
-	if (len - off < 4)
+	if (len < off + 4)
 		return PKT_ERR_SHORT;
-	if (!zero_spi(buf + off))
-		return decode_esp(buf, len, off, info);
-	st = decode_clear(buf, len, off, &type);
+	if (!zero_spi(buf + off)) {
+		st = info->tagged ? decode_esp(buf, len, off, info) : PKT_ERR_TAG;
+		/* The tag covers the inner packet's last 16 bytes too. */
+		return st == PKT_OK && info->len < PKT_FLOOD_TAG_MIN ? PKT_ERR_ESP_SHORT : st;
+	}
+	st = decode_clear(buf, len, off, &type, &flags);
 	if (st != PKT_OK)
 		return st;
 	if (type == PKT_TYPE_FLOOD)
 		return PKT_ERR_NESTED;
+	/* Secured content (ESP, SA) is tagged, clear content is not. */
+	if (info->tagged != (type == PKT_TYPE_SA))
+		return PKT_ERR_TAG;
 	return decode_vnet(buf, len, off, type, frame_max, info);
 }
 
-static enum pkt_status decode_flood(const uint8_t *buf, size_t len, size_t frame_max,
-				    struct pkt_info *info)
+static enum pkt_status decode_flood(const uint8_t *buf, size_t len, unsigned flags,
+				    size_t frame_max, struct pkt_info *info)
 {
-	if (len < PKT_FLOOD_HDR_LEN)
+	info->tagged = flags & PKT_F_TAG;
+	info->inner_off = info->tagged ? PKT_FLOOD_TAGGED_LEN : PKT_FLOOD_HDR_LEN;
+	if (len < info->inner_off)
 		return PKT_ERR_SHORT;
 	if (buf[OFF_FRSVD] || buf[OFF_FRSVD + 1] || buf[OFF_FRSVD + 2])
 		return PKT_ERR_FLOOD_RSVD;
@@ -148,14 +170,14 @@ static enum pkt_status decode_flood(const uint8_t *buf, size_t len, size_t frame
 	info->seq = get64(buf + OFF_SEQ);
 	info->hops = buf[OFF_HOPS];
 	info->flood = true;
-	info->inner_off = PKT_FLOOD_HDR_LEN;
-	return decode_inner(buf, len, PKT_FLOOD_HDR_LEN, frame_max, info);
+	return decode_inner(buf, len, info->inner_off, frame_max, info);
 }
 
 enum pkt_status pkt_decode(const uint8_t *buf, size_t len, size_t frame_max, struct pkt_info *info)
 {
 	struct pkt_info tmp;
 	enum pkt_status st;
+	unsigned flags;
 	uint8_t type;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -164,10 +186,10 @@ enum pkt_status pkt_decode(const uint8_t *buf, size_t len, size_t frame_max, str
 	if (!zero_spi(buf)) {
 		st = decode_esp(buf, len, 0, &tmp);
 	} else {
-		st = decode_clear(buf, len, 0, &type);
+		st = decode_clear(buf, len, 0, &type, &flags);
 		if (st == PKT_OK)
 			st = type == PKT_TYPE_FLOOD
-				 ? decode_flood(buf, len, frame_max, &tmp)
+				 ? decode_flood(buf, len, flags, frame_max, &tmp)
 				 : decode_vnet(buf, len, 0, type, frame_max, &tmp);
 	}
 	if (st == PKT_OK)
@@ -175,12 +197,13 @@ enum pkt_status pkt_decode(const uint8_t *buf, size_t len, size_t frame_max, str
 	return st;
 }
 
-static void put_clear(uint8_t *p, enum pkt_type type)
+static void put_clear(uint8_t *p, enum pkt_type type, unsigned flags)
 {
 	memset(p, 0, 4);
 	p[OFF_VERSION] = PKT_VERSION;
 	p[OFF_TYPE] = (uint8_t)type;
-	p[OFF_FLAGS] = p[OFF_FLAGS + 1] = 0;
+	p[OFF_FLAGS] = (uint8_t)(flags >> 8);
+	p[OFF_FLAGS + 1] = (uint8_t)flags;
 }
 
 uint8_t *pkt_push_vnet(uint8_t *payload, size_t headroom, enum pkt_kind kind,
@@ -191,20 +214,23 @@ uint8_t *pkt_push_vnet(uint8_t *payload, size_t headroom, enum pkt_kind kind,
 	if (headroom < PKT_VNET_HDR_LEN || (kind != PKT_FRAME && kind != PKT_VARP))
 		return NULL;
 	p = payload - PKT_VNET_HDR_LEN;
-	put_clear(p, kind == PKT_FRAME ? PKT_TYPE_FRAME : PKT_TYPE_VARP);
+	put_clear(p, kind == PKT_FRAME ? PKT_TYPE_FRAME : PKT_TYPE_VARP, 0);
 	memcpy(p + OFF_VNET, vnet->b, VNET_ID_LEN);
 	return p;
 }
 
 uint8_t *pkt_push_flood(uint8_t *inner, size_t headroom, const struct vnet_addr *origin,
-			uint64_t seq, uint8_t hops)
+			uint64_t seq, uint8_t hops, bool tagged)
 {
+	size_t hlen = tagged ? PKT_FLOOD_TAGGED_LEN : PKT_FLOOD_HDR_LEN;
 	uint8_t *p;
 
-	if (headroom < PKT_FLOOD_HDR_LEN)
+	if (headroom < hlen)
 		return NULL;
-	p = inner - PKT_FLOOD_HDR_LEN;
-	put_clear(p, PKT_TYPE_FLOOD);
+	p = inner - hlen;
+	put_clear(p, PKT_TYPE_FLOOD, tagged ? PKT_F_TAG : 0);
+	if (tagged)
+		memset(p + PKT_FLOOD_HDR_LEN, 0, PKT_FLOOD_TAG_LEN);
 	memcpy(p + OFF_ORIGIN, origin->b, VNET_ADDR_LEN);
 	for (int i = 0; i < 8; i++)
 		p[OFF_SEQ + i] = (uint8_t)(seq >> (56 - 8 * i));
@@ -213,12 +239,18 @@ uint8_t *pkt_push_flood(uint8_t *inner, size_t headroom, const struct vnet_addr 
 	return p;
 }
 
+void pkt_flood_ext(const uint8_t *pkt, uint8_t ext[PKT_FLOOD_EXT_LEN])
+{
+	memcpy(ext, pkt + PKT_FLOOD_EXT_OFF, PKT_FLOOD_EXT_LEN);
+}
+
 int pkt_flood_set_hops(uint8_t *pkt, size_t len, uint8_t hops)
 {
+	unsigned flags;
 	uint8_t type;
 
 	if (len < PKT_FLOOD_HDR_LEN || !zero_spi(pkt) ||
-	    decode_clear(pkt, len, 0, &type) != PKT_OK || type != PKT_TYPE_FLOOD)
+	    decode_clear(pkt, len, 0, &type, &flags) != PKT_OK || type != PKT_TYPE_FLOOD)
 		return -EINVAL;
 	pkt[OFF_HOPS] = hops;
 	return 0;
@@ -240,7 +272,9 @@ const char *pkt_status_str(enum pkt_status st)
 	    [PKT_ERR_FLOOD_RSVD] = "non-zero flood reserved bytes",
 	    [PKT_ERR_HOPS] = "flood hops > 1",
 	    [PKT_ERR_ORIGIN] = "unspecified flood origin",
-	    [PKT_ERR_NESTED] = "flood inside flood",
+	    [PKT_ERR_NESTED] = "flood inside a flood",
+	    [PKT_ERR_TAG] = "flood tag around clear content, or ESP/SA without one",
+	    [PKT_ERR_SA_LEN] = "bad SA message length",
 	};
 
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";

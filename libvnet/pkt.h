@@ -5,10 +5,11 @@
  *
  *   0(4) | version(1)=1 | type(1) | flags(2)=0 | ...
  *
- * FRAME and VARP continue with a vnet id (16) and the frame or message;
- * FLOOD continues with origin(16) | seq(8) | hops(1) | reserved(3)=0 and one
- * inner packet, which is itself a clear FRAME/VARP or an ESP packet. Any
- * other first four bytes are an ESP SPI.
+ * FRAME, VARP and SA continue with a vnet id (16) and the frame or message;
+ * FLOOD continues with origin(16) | seq(8) | hops(1) | reserved(3)=0, then,
+ * when flags has PKT_F_TAG (always and only around ESP), a 16-byte tag over
+ * the envelope, and one inner packet, which is itself a clear FRAME/VARP
+ * or an ESP packet. Any other first four bytes are an ESP SPI.
  *
  * Nothing is copied: pkt_decode returns offsets into the caller's buffer,
  * and the pkt_push_* encoders write a header into the headroom right before
@@ -28,6 +29,19 @@
 #define PKT_CLEAR_LEN 8				       /* zero SPI + version/type/flags */
 #define PKT_VNET_HDR_LEN (PKT_CLEAR_LEN + VNET_ID_LEN) /* FRAME, VARP: 24 */
 #define PKT_FLOOD_HDR_LEN (PKT_CLEAR_LEN + VNET_ADDR_LEN + 8 + 1 + 3) /* 36 */
+/* A FLOOD around ESP or an SA packet carries a tag after its 36 header
+ * bytes: HMAC-SHA-256-128 under the vnet's flood key over the 36 header
+ * bytes, the inner packet's first 8 and its last 16 bytes (its ICV or its
+ * own tag), so the envelope is bound to that one packet. */
+#define PKT_F_TAG 0x0001
+#define PKT_FLOOD_TAG_LEN 16
+#define PKT_FLOOD_TAGGED_LEN (PKT_FLOOD_HDR_LEN + PKT_FLOOD_TAG_LEN) /* 52 */
+#define PKT_FLOOD_TAG_HEAD 8  /* inner bytes covered at the start */
+#define PKT_FLOOD_TAG_TAIL 16 /* and at the end */
+#define PKT_FLOOD_TAG_MIN (PKT_FLOOD_TAG_HEAD + PKT_FLOOD_TAG_TAIL)
+/* The FLOOD fields an ESP packet's ICV covers (esp_ext): origin | seq. */
+#define PKT_FLOOD_EXT_LEN (VNET_ADDR_LEN + 8)
+#define PKT_FLOOD_EXT_OFF PKT_CLEAR_LEN
 
 #define PKT_ETH_HLEN 14
 #define PKT_ETH_MIN 14	 /* header only */
@@ -35,22 +49,24 @@
 #define PKT_VLAN_LEN 4	 /* each 802.1Q/802.1ad tag (at most two) adds this */
 
 /* Clear header type field. */
-enum pkt_type { PKT_TYPE_FRAME = 1, PKT_TYPE_VARP = 2, PKT_TYPE_FLOOD = 3 };
+enum pkt_type { PKT_TYPE_FRAME = 1, PKT_TYPE_VARP = 2, PKT_TYPE_FLOOD = 3, PKT_TYPE_SA = 4 };
 
 /* What a decoded packet (the inner one for a FLOOD) carries. */
-enum pkt_kind { PKT_ESP, PKT_FRAME, PKT_VARP };
+enum pkt_kind { PKT_ESP, PKT_FRAME, PKT_VARP, PKT_SA };
 
 struct pkt_info {
 	enum pkt_kind kind;
 	struct vnet_id vnet; /* FRAME, VARP */
 	uint32_t spi;	     /* ESP (>= 256) */
 	size_t off, len;     /* FRAME: the Ethernet frame; VARP: the message;
-				ESP: the ESP packet from its SPI to the end */
+				ESP: the ESP packet from its SPI to the end;
+				SA: the whole packet (sa_msg_decode) */
 	bool flood;	     /* came in a FLOOD envelope: the fields below are set */
 	struct vnet_addr origin;
 	uint64_t seq;
 	uint8_t hops;	  /* 0 from the origin, 1 re-sent by a peer */
-	size_t inner_off; /* FLOOD: start of the inner packet (PKT_FLOOD_HDR_LEN) */
+	size_t inner_off; /* FLOOD: start of the inner packet (36, or 52 tagged) */
+	bool tagged;	  /* FLOOD: carries a tag (its inner packet is ESP or SA) */
 };
 
 enum pkt_status {
@@ -68,6 +84,8 @@ enum pkt_status {
 	PKT_ERR_HOPS,	    /* FLOOD hops > 1 */
 	PKT_ERR_ORIGIN,	    /* FLOOD origin unspecified */
 	PKT_ERR_NESTED,	    /* FLOOD inside FLOOD */
+	PKT_ERR_TAG,	    /* FLOOD tag flag around clear content, or ESP/SA without it */
+	PKT_ERR_SA_LEN,	    /* SA message not exactly SA_MSG_LEN (92) bytes */
 };
 
 /* Classifies and decodes the UDP payload of `len` bytes at buf. Frames
@@ -92,11 +110,15 @@ bool pkt_eth_is_group(const uint8_t *frame);
 uint8_t *pkt_push_vnet(uint8_t *payload, size_t headroom, enum pkt_kind kind,
 		       const struct vnet_id *vnet);
 
-/* Writes a FLOOD envelope into the PKT_FLOOD_HDR_LEN bytes before `inner`
- * (a complete clear or ESP packet). Returns the start, or NULL if headroom
- * is too small. */
+/* Writes a FLOOD envelope before `inner` (a complete clear or ESP packet):
+ * PKT_FLOOD_HDR_LEN bytes, or PKT_FLOOD_TAGGED_LEN with `tagged` (for ESP;
+ * the tag is left zero for the caller to fill in). Returns the start, or
+ * NULL if headroom is too small. */
 uint8_t *pkt_push_flood(uint8_t *inner, size_t headroom, const struct vnet_addr *origin,
-			uint64_t seq, uint8_t hops);
+			uint64_t seq, uint8_t hops, bool tagged);
+/* The FLOOD fields the inner ESP packet's ICV covers, origin | seq
+ * (PKT_FLOOD_EXT_LEN bytes), written into ext from the envelope at pkt. */
+void pkt_flood_ext(const uint8_t *pkt, uint8_t ext[PKT_FLOOD_EXT_LEN]);
 
 /* Rewrites the hops field of the FLOOD packet at pkt (for a peer's
  * re-multicast with hops = 1). Returns 0, or -EINVAL if pkt is not a

@@ -45,6 +45,17 @@ void replay_init(struct replay_win *w)
 	memset(w, 0, sizeof(*w));
 }
 
+void replay_init_floor(struct replay_win *w, uint32_t top)
+{
+	uint32_t bit = top % WORD_BITS;
+
+	memset(w->bits, 0xff, sizeof(w->bits));
+	/* Numbers above top in its own word are still to come. */
+	if (bit != WORD_BITS - 1)
+		w->bits[(top / WORD_BITS) % REPLAY_WORDS] = (2ull << bit) - 1;
+	w->top = top;
+}
+
 enum replay_verdict replay_check(const struct replay_win *w, uint32_t seq)
 {
 	if (seq == 0)

@@ -45,6 +45,8 @@ struct replay_win64 {
 
 /* Empties the window. */
 void replay_init(struct replay_win *w);
+/* A window in which every number up to `top` counts as recorded. */
+void replay_init_floor(struct replay_win *w, uint32_t top);
 /* Verdict for `seq` without changing the window. Sequence number 0 is
  * never valid in ESP and is TOO_OLD. */
 enum replay_verdict replay_check(const struct replay_win *w, uint32_t seq);

@@ -39,7 +39,7 @@ struct mac_table;
 #define TUN_PORT_DEFAULT 1798
 #define TUN_GROUP_DEFAULT "224.10.0.1"
 #define TUN_PEERS_MAX 64
-/* Receive SAs of the previous epoch of a sender stay valid this long. */
+/* A sender's previous receive SA stays valid this long after it changed. */
 #define TUN_SA_GRACE_S 30
 /* ops->miss is called at most once per this interval per (vnet, MAC), and
  * at most TUN_MISS_PER_S times a second per vnet. */
@@ -80,9 +80,10 @@ struct tun_vnet_conf {
 	 * (esp-suite ...) to suites). */
 	enum esp_suite_id suite;
 	/* The vnet key (ignored for ESP_SUITE_NONE); copied, so the caller
-	 * may wipe its own at once. */
+	 * may wipe its own at once. Our sending SA gets a fresh nonce and SPI
+	 * here and at every rekey; other hosts learn it through the SA
+	 * exchange (docs/wire.md), which starts with an ANNOUNCE. */
 	struct esp_key key;
-	uint16_t epoch; /* our sending epoch, 1..65535 */
 	/* The vnet's MAC table, owned by vnetd, consulted for every frame
 	 * sent and taught the source MAC of every frame received (as a hint;
 	 * VARP announces still win). Must outlive the vnet. */
@@ -98,7 +99,7 @@ struct tun_stats {
 	uint64_t tx_local;  /* frames to a local MAC: not sent */
 	uint64_t varp_in, varp_out;
 	uint64_t drop_auth;	 /* ESP integrity check failed */
-	uint64_t drop_replay;	 /* ESP seq replayed or stale epoch */
+	uint64_t drop_replay;	 /* ESP seq replayed, or before the SA was learned */
 	uint64_t drop_malformed; /* bad header, length, flags, vnet */
 	uint64_t drop_noroute;	 /* no SA, send failed, tap full */
 	uint64_t drop_dup_flood; /* FLOOD (origin, seq) seen before */
@@ -107,6 +108,15 @@ struct tun_stats {
 	 * counted once each, after dedup. */
 	uint64_t rx_floods;
 	uint64_t tx_miss; /* unknown unicast destinations reported (ops->miss) */
+	/* ESP from a sender whose SA we have not learned (yet): dropped, and
+	 * the sender asked for its SA. */
+	uint64_t drop_nosa;
+	/* A FLOOD sent to us by unicast from a host that is not our peer. */
+	uint64_t drop_notpeer;
+	/* SA exchange: messages refused (bad tag, unasked answer, malformed)
+	 * and SAs learned from verified answers. */
+	uint64_t drop_sa;
+	uint64_t sa_learned;
 	/* FLOODs from our subnet (multicast, hops 0) sent on to our peers;
 	 * counted once per FLOOD, however many peers got it. */
 	uint64_t flood_fwd;
@@ -135,8 +145,8 @@ struct tun_dp_ops {
 	void (*varp)(void *arg, struct tun_vnet *vn, const struct tun_rx_info *info,
 		     const struct varp_msg *msg);
 	/* vn's sending sequence number is near exhaustion (2^32 - 2^20):
-	 * persist a new epoch and call tun_vnet_rekey(). Called once per
-	 * epoch from inside tun_dp_rx_tap() or tun_dp_varp_send(); calling
+	 * call tun_vnet_rekey(), and again later if it failed. Called once
+	 * per SA from inside tun_dp_rx_tap() or tun_dp_varp_send(); calling
 	 * tun_vnet_rekey(vn) right there is fine. May be NULL: the vnet then
 	 * stops sending secured frames at 2^32 - 1 (counted as drop_noroute). */
 	void (*rekey)(void *arg, struct tun_vnet *vn);
@@ -167,18 +177,21 @@ int tun_dp_fd(const struct tun_dp *dp);
 void tun_dp_caps(const struct tun_dp *dp, struct tun_udp_caps *caps);
 
 /* Replaces the peer list (vn peer-add): floods we send, and floods our
- * subnet's hosts multicast (hops 0), also go unicast to each.
+ * subnet's hosts multicast (hops 0), also go unicast to each, and FLOODs
+ * that come by unicast are taken only from them. Announces our SAs anew
+ * (they reach the new peers' subnets too).
  * Copies; returns 0, -E2BIG above TUN_PEERS_MAX, -EAFNOSUPPORT. */
 int tun_dp_peers_set(struct tun_dp *dp, const struct vnet_addr *peers, size_t n);
 
 /* Adds a vnet. Returns it, or NULL with errno: EEXIST (id already there),
- * EINVAL (id 0 or 1, epoch 0, unknown suite, no mac table, tap_fd < 0, a
+ * EINVAL (id 0 or 1, unknown suite, no mac table, tap_fd < 0, a
  * virtio-net header size other than 10 or 12 that cannot be changed),
  * ENOMEM, or EIO (OpenSSL setup failed). Sets tap_fd non-blocking; if the
  * TAP was opened with IFF_VNET_HDR (nl_link_tap_open with
  * NL_LINK_TAP_VNET_HDR, recommended) it turns on TSO4/TSO6/CSUM offload,
  * segments what the kernel hands over itself, and writes received TCP
- * segments of one flow as one GSO super-frame. */
+ * segments of one flow as one GSO super-frame. A secured vnet announces
+ * its sending SA at once (ANNOUNCE to the group and every peer). */
 struct tun_vnet *tun_dp_vnet_add(struct tun_dp *dp, const struct tun_vnet_conf *vc);
 /* Removes vn and frees its SAs; the TAP fd stays open. NULL is fine. */
 void tun_dp_vnet_del(struct tun_dp *dp, struct tun_vnet *vn);
@@ -213,9 +226,16 @@ int tun_dp_rx_udp(struct tun_dp *dp);
 int tun_dp_varp_send(struct tun_dp *dp, struct tun_vnet *vn, const struct vnet_addr *dst,
 		     const struct varp_msg *msg);
 
-/* Starts sending with a new epoch (1..65535): a fresh SA with sequence 1.
- * Receivers accept it because it is newer. Returns 0, -EINVAL, -EIO. */
-int tun_vnet_rekey(struct tun_vnet *vn, uint16_t epoch);
+/* Starts sending with a new SA: fresh nonce and SPI, sequence 1, and an
+ * ANNOUNCE so that receivers learn it at once. The old SA is kept if this
+ * fails. Returns 0, -EINVAL (security none), -EIO (no randomness, OpenSSL
+ * failed), -ENOMEM. */
+int tun_vnet_rekey(struct tun_vnet *vn);
+/* Asks `sender` for its SA on vn now (an SA exchange REQUEST, at most once
+ * per TUN_SA_ASK_MS), instead of waiting for its first packet: for a host
+ * known to be there (tests, a new peer). Returns 0, -EINVAL (security
+ * none), -ENOSPC (SA table full), -EAFNOSUPPORT. */
+int tun_vnet_sa_ask(struct tun_vnet *vn, const struct vnet_addr *sender);
 /* Copies vn's counters. */
 void tun_vnet_stats(const struct tun_vnet *vn, struct tun_stats *out);
 /* Packets no vnet could be charged with (unknown vnet id or SPI, bad outer
@@ -236,14 +256,14 @@ struct tun_sa_info {
 	uint32_t spi;
 	/* out: the last sequence number sent; in: the highest accepted */
 	uint32_t seq;
-	bool grace; /* in: a previous epoch, kept for packets in flight */
+	bool grace; /* in: a sender's previous SA, kept for packets in flight */
 	/* suite and key material; valid only during the callback */
 	const struct esp_sa_keys *keys;
 };
 
 /* Calls fn on vn's outbound SA (a `none` vnet has none), then on each of
- * its receive SAs: every sender's current epoch and, during the grace
- * period, its previous one (derived SAs appear once a packet verified).
+ * its receive SAs: every sender's current SA and, during the grace
+ * period, its previous one (learned through the SA exchange).
  * Stops at the first non-zero value fn returns and returns it; else 0.
  * fn must not call into the data path. */
 int tun_vnet_sa_foreach(const struct tun_vnet *vn,

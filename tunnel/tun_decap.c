@@ -6,6 +6,10 @@
  * multicast group with hops = 1 (never to another peer); one that came by
  * multicast from our own subnet is sent unchanged (hops 0) by unicast to
  * each of our peers but its origin and its sender (docs/wire.md, FLOOD).
+ * A FLOOD that came by unicast is taken only from a configured peer; on a
+ * secured vnet its envelope's tag and its ESP ICV (which also covers the
+ * envelope's origin and sequence number) must verify before anything of it
+ * counts, the duplicate window included.
  */
 #include <errno.h>
 #include <string.h>
@@ -74,25 +78,72 @@ static int deliver_varp(struct tun_vnet *vn, const uint8_t *msg, size_t len, str
 	return 0;
 }
 
-static int deliver_esp(struct tun_dp *dp, uint8_t *pkt, const struct pkt_info *info,
+static void count_esp_drop(struct tun_vnet *vn, enum esp_result r)
+{
+	uint64_t *ctr = r == ESP_AUTH_FAIL ? &vn->st.drop_auth
+			: r == ESP_REPLAY  ? &vn->st.drop_replay
+			: r == ESP_ERROR   ? &vn->st.drop_noroute
+					   : &vn->st.drop_malformed;
+	(*ctr)++;
+}
+
+/* The envelope of a flooded ESP packet: its tag must verify under the
+ * vnet's flood key, and the ESP ICV covers origin | seq (ext). */
+static bool flood_envelope_ok(struct tun_vnet *vn, const uint8_t *buf, const struct pkt_info *info,
+			      uint8_t ext[PKT_FLOOD_EXT_LEN])
+{
+	if (!tun_flood_tag_ok(vn, buf, info->off + info->len))
+		return false;
+	pkt_flood_ext(buf, ext);
+	return true;
+}
+
+/* A flooded ANNOUNCE (the only SA packet a FLOOD carries): the envelope's
+ * tag, then the message's own, which names the origin as its sender. */
+static int deliver_sa(struct tun_dp *dp, uint8_t *buf, const struct pkt_info *info,
+		      struct rx_ctx *c)
+{
+	struct tun_vnet *vn = tun_dp_vnet_find(dp, &info->vnet);
+
+	c->vn = vn;
+	if (!vn || !vn->tx_sa) {
+		(vn ? &vn->st : &dp->st)->drop_noroute++;
+		return -ENOENT;
+	}
+	if (!tun_flood_tag_ok(vn, buf, info->off + info->len)) {
+		vn->st.drop_auth++;
+		return -EBADMSG;
+	}
+	return tun_saex_rx(dp, buf + info->off, info->len, &c->ri.sender, true) ? 0 : -EBADMSG;
+}
+
+static int deliver_esp(struct tun_dp *dp, uint8_t *buf, const struct pkt_info *info,
 		       struct rx_ctx *c)
 {
+	uint8_t extb[PKT_FLOOD_EXT_LEN], *pkt = buf + info->off;
+	struct esp_ext ext = {extb, sizeof(extb)};
 	struct esp_decap_out out;
 	enum esp_result r;
 	struct tun_vnet *vn;
+	struct esp_sa *sa;
 
-	r = tun_rxsa_decap(dp, &c->ri.sender, info->spi, pkt, info->len, &out, &vn);
+	sa = tun_rxsa_lookup(dp, &c->ri.sender, info->spi, &vn);
 	c->vn = vn;
 	if (!vn) {
 		dp->st.drop_noroute++; /* no vnet of ours has this SPI */
 		return -ENOENT;
 	}
+	if (!sa) {
+		vn->st.drop_nosa++; /* the sender was asked for its SA */
+		return -ENOKEY;
+	}
+	if (info->flood && !flood_envelope_ok(vn, buf, info, extb)) {
+		vn->st.drop_auth++;
+		return -EBADMSG;
+	}
+	r = esp_sa_decap_ext(sa, pkt, info->len, info->flood ? &ext : NULL, &out);
 	if (r != ESP_OK) {
-		uint64_t *ctr = r == ESP_AUTH_FAIL ? &vn->st.drop_auth
-				: r == ESP_REPLAY  ? &vn->st.drop_replay
-				: r == ESP_ERROR   ? &vn->st.drop_noroute
-						   : &vn->st.drop_malformed;
-		(*ctr)++;
+		count_esp_drop(vn, r);
 		return -EBADMSG;
 	}
 	c->ri.authenticated = true;
@@ -110,7 +161,9 @@ static int deliver(struct tun_dp *dp, uint8_t *buf, const struct pkt_info *info,
 	struct tun_vnet *vn;
 
 	if (info->kind == PKT_ESP)
-		return deliver_esp(dp, buf + info->off, info, c);
+		return deliver_esp(dp, buf, info, c);
+	if (info->kind == PKT_SA)
+		return deliver_sa(dp, buf, info, c);
 	c->vn = vn = tun_dp_vnet_find(dp, &info->vnet);
 	if (!vn) {
 		dp->st.drop_noroute++;
@@ -160,6 +213,24 @@ static bool peer_is(const struct sockaddr_in *peer, const struct vnet_addr *a)
 	       vnet_addr_eq(&p, a);
 }
 
+static bool from_peer(const struct tun_dp *dp, const struct vnet_addr *a)
+{
+	for (size_t i = 0; i < dp->npeers; i++)
+		if (peer_is(&dp->peers[i], a))
+			return true;
+	return false;
+}
+
+/* Sets hops 1 on our copy for the group; a tagged envelope is tagged
+ * anew (every host of the vnet holds the flood key). */
+static int flood_set_hops1(struct tun_vnet *vn, uint8_t *copy, size_t len,
+			   const struct pkt_info *info)
+{
+	if (pkt_flood_set_hops(copy, len, 1) < 0)
+		return -EINVAL;
+	return info->tagged ? tun_flood_tag(vn, copy, len) : 0;
+}
+
 /* Queues the received packet (still as it came, hops 0) to every peer but
  * the FLOOD's origin and the host it came from, who have it already.
  * Returns how many copies were queued. */
@@ -183,6 +254,12 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 	enum relay relay = relay_of(dp, len, info, c);
 	uint8_t *copy = NULL;
 
+	if (!c->ri.multicast && !from_peer(dp, &c->ri.from)) {
+		stats_of(dp, flood_vnet(dp, info))->drop_notpeer++;
+		return;
+	}
+	/* A cheap look before any crypto; the window changes only once the
+	 * packet verified. */
 	if (vnet_addr_eq(&info->origin, &dp->local) ||
 	    replay_flood_check(dp->floods, &info->origin, info->seq, dp->now_ms) != REPLAY_NEW) {
 		stats_of(dp, flood_vnet(dp, info))->drop_dup_flood++;
@@ -204,7 +281,7 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 	 * and may the packet travel on. */
 	replay_flood_update(dp->floods, &info->origin, info->seq, dp->now_ms);
 	c->vn->st.rx_floods++;
-	if (relay == RELAY_GROUP && pkt_flood_set_hops(copy, len, 1) == 0) {
+	if (relay == RELAY_GROUP && flood_set_hops1(c->vn, copy, len, info) == 0) {
 		tun_udp_txq_add(&dp->txq, copy, len, &dp->group);
 		c->vn->st.flood_remcast++;
 	} else if (relay == RELAY_PEERS) {
@@ -227,7 +304,9 @@ void tun_decap_dgram(struct tun_dp *dp, uint8_t *buf, size_t len, const struct s
 		return;
 	}
 	c.ri.sender = c.ri.from;
-	if (info.flood)
+	if (info.kind == PKT_SA)
+		tun_saex_rx(dp, buf, len, &c.ri.from, false);
+	else if (info.flood)
 		handle_flood(dp, buf, len, &info, &c);
 	else
 		deliver(dp, buf, &info, &c);

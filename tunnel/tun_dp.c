@@ -58,8 +58,6 @@ struct tun_dp *tun_dp_new(const struct tun_udp_conf *conf, uint64_t flood_seq0,
 		dp->group.sin_addr = dp->udp.group;
 	}
 	dp->now_ms = tun_dp_clock_ms();
-	dp->derive_ms = dp->now_ms;
-	dp->derive_tokens = TUN_DERIVE_BURST;
 	dp->tx_st = &dp->st;
 	return dp;
 }
@@ -102,6 +100,11 @@ int tun_dp_peers_set(struct tun_dp *dp, const struct vnet_addr *peers, size_t n)
 			return err;
 	memcpy(dp->peers, tmp, n * sizeof(tmp[0]));
 	dp->npeers = n;
+	/* New peers join whole subnets to ours: tell them (and, through
+	 * them, those subnets) our SAs before any frame has to wait for one. */
+	dp->now_ms = tun_dp_clock_ms();
+	for (struct tun_vnet *vn = dp->vnets; vn; vn = vn->next)
+		tun_saex_announce(dp, vn);
 	return 0;
 }
 
@@ -123,11 +126,14 @@ struct tun_vnet *tun_dp_vnet_add(struct tun_dp *dp, const struct tun_vnet_conf *
 		errno = EEXIST;
 		return NULL;
 	}
+	dp->now_ms = tun_dp_clock_ms();
 	vn = tun_vnet_new(dp, vc);
 	if (!vn)
 		return NULL;
 	vn->next = dp->vnets;
 	dp->vnets = vn;
+	/* Hosts that hear it answer with their SAs and ask for ours. */
+	tun_saex_announce(dp, vn);
 	return vn;
 }
 

@@ -4,6 +4,7 @@
  * for one batched send.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "tun_priv.h"
 
@@ -20,6 +21,17 @@ void tun_encap_unslot(struct tun_dp *dp, uint8_t *slot)
 		dp->slot_next--;
 }
 
+void tun_encap_ctl(struct tun_dp *dp, const uint8_t *pkt, size_t len, const struct sockaddr_in *dst)
+{
+	/* Sent at once, with whatever is queued before it: control packets
+	 * are rare (a new SA), and this never touches the frame slots, so it
+	 * is safe anywhere, also while a frame is being built. */
+	if (tun_udp_txq_full(&dp->txq, 1))
+		dp->tx_st->drop_noroute += tun_udp_flush(&dp->udp, &dp->txq);
+	tun_udp_txq_add(&dp->txq, pkt, len, dst);
+	dp->tx_st->drop_noroute += tun_udp_flush(&dp->udp, &dp->txq);
+}
+
 size_t tun_encap_flush(struct tun_dp *dp)
 {
 	size_t lost = dp->txq.n ? tun_udp_flush(&dp->udp, &dp->txq) : 0;
@@ -29,21 +41,52 @@ size_t tun_encap_flush(struct tun_dp *dp)
 	return lost;
 }
 
+/* ESP around the payload; for a flood, its ICV also covers the envelope's
+ * origin and sequence number (ext), so the packet cannot be taken out of
+ * its envelope or put into another. */
 static int esp_wrap(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *payload, size_t len,
-		    enum pkt_kind kind, uint8_t **pkt, size_t *pkt_len)
+		    enum pkt_kind kind, const struct esp_ext *ext, uint8_t **pkt, size_t *pkt_len)
 {
 	uint8_t nh = kind == PKT_FRAME ? ESP_NH_ETHERNET : ESP_NH_VARP;
-	int r = esp_sa_encap(vn->tx_sa, payload, len, TUN_SLOT_HEAD,
-			     TUN_SLOT_DATA + TUN_SLOT_TAIL - len, nh, pkt, pkt_len);
+	int r = esp_sa_encap_ext(vn->tx_sa, payload, len, TUN_SLOT_HEAD,
+				 TUN_SLOT_DATA + TUN_SLOT_TAIL - len, nh, ext, pkt, pkt_len);
 
 	if (r == ESP_ENCAP_REKEY && !vn->rekey_asked) {
-		/* Asked once per epoch; vnetd persists a new epoch and calls
-		 * tun_vnet_rekey, which only swaps the SA we hold. */
+		/* Asked once per SA; vnetd calls tun_vnet_rekey, which swaps
+		 * the SA we hold and announces the new one. */
 		vn->rekey_asked = true;
 		if (dp->ops.rekey)
 			dp->ops.rekey(dp->arg, vn);
 	}
 	return r < 0 ? r : 0;
+}
+
+/* Wraps the payload for a flood of ours: ESP (covering origin | seq) and
+ * a tagged envelope on a secured vnet, a clear one otherwise. */
+static int flood_wrap(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t len,
+		      enum pkt_kind kind, uint8_t **pkt, size_t *plen)
+{
+	uint8_t extb[PKT_FLOOD_EXT_LEN], *payload = slot + TUN_SLOT_HEAD;
+	struct esp_ext ext = {extb, sizeof(extb)};
+	uint64_t seq = dp->flood_seq;
+	int err;
+
+	if (!vn->tx_sa) {
+		*pkt = pkt_push_vnet(payload, TUN_SLOT_HEAD, kind, &vn->id);
+		*pkt = pkt_push_flood(*pkt, (size_t)(*pkt - slot), &dp->local, seq, 0, false);
+		*plen = len + PKT_VNET_HDR_LEN + PKT_FLOOD_HDR_LEN;
+		dp->flood_seq++;
+		return 0;
+	}
+	memcpy(extb, dp->local.b, VNET_ADDR_LEN);
+	for (int i = 0; i < 8; i++)
+		extb[VNET_ADDR_LEN + i] = (uint8_t)(seq >> (56 - 8 * i));
+	if ((err = esp_wrap(dp, vn, payload, len, kind, &ext, pkt, plen)) < 0)
+		return err;
+	*pkt = pkt_push_flood(*pkt, (size_t)(*pkt - slot), &dp->local, seq, 0, true);
+	*plen += PKT_FLOOD_TAGGED_LEN;
+	dp->flood_seq++;
+	return tun_flood_tag(vn, *pkt, *plen);
 }
 
 int tun_encap_send(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t len,
@@ -53,23 +96,23 @@ int tun_encap_send(struct tun_dp *dp, struct tun_vnet *vn, uint8_t *slot, size_t
 	size_t plen, i;
 	int err;
 
+	if (!dst) {
+		if ((err = flood_wrap(dp, vn, slot, len, kind, &pkt, &plen)) < 0)
+			return err;
+		if (dp->udp.has_group)
+			tun_udp_txq_add(&dp->txq, pkt, plen, &dp->group);
+		for (i = 0; i < dp->npeers; i++)
+			tun_udp_txq_add(&dp->txq, pkt, plen, &dp->peers[i]);
+		return 0;
+	}
 	if (vn->tx_sa) {
-		if ((err = esp_wrap(dp, vn, payload, len, kind, &pkt, &plen)) < 0)
+		if ((err = esp_wrap(dp, vn, payload, len, kind, NULL, &pkt, &plen)) < 0)
 			return err;
 	} else {
 		pkt = pkt_push_vnet(payload, TUN_SLOT_HEAD, kind, &vn->id);
 		plen = len + PKT_VNET_HDR_LEN;
 	}
-	if (dst) {
-		tun_udp_txq_add(&dp->txq, pkt, plen, dst);
-		return 0;
-	}
-	pkt = pkt_push_flood(pkt, (size_t)(pkt - slot), &dp->local, dp->flood_seq++, 0);
-	plen += PKT_FLOOD_HDR_LEN;
-	if (dp->udp.has_group)
-		tun_udp_txq_add(&dp->txq, pkt, plen, &dp->group);
-	for (i = 0; i < dp->npeers; i++)
-		tun_udp_txq_add(&dp->txq, pkt, plen, &dp->peers[i]);
+	tun_udp_txq_add(&dp->txq, pkt, plen, dst);
 	return 0;
 }
 

@@ -12,9 +12,11 @@
 #ifndef TERN_TUN_PRIV_H
 #define TERN_TUN_PRIV_H
 
+#include "esp_tag.h"
 #include "mac_table.h"
 #include "pkt.h"
 #include "replay.h"
+#include "sa_msg.h"
 #include "tun.h"
 #include "tun_gro.h"
 #include "tun_tap.h"
@@ -29,16 +31,21 @@
 #define TUN_TAP_BATCH 64
 
 #define TUN_RXSA_BUCKETS 256
+/* Receive SA entries, one per (sender, vnet); at most TUN_RXSA_PENDING of
+ * them may be waiting for an answer (no SA yet): those can be made by
+ * anyone who sends a packet, so the oldest is dropped to make room. */
 #define TUN_RXSA_MAX 4096
+#define TUN_RXSA_PENDING 1024
 /* How long a MAC learned from traffic (not VARP) is kept as a hint. */
 #define TUN_LEARN_TTL_MS 60000u
 #define TUN_FLOOD_ORIGINS 4096
 #define TUN_FLOOD_AGE_MS 600000u
-/* SA derivations on first sight of a sender or epoch cost an HKDF and a
- * cipher set-up each, before the packet is known to be genuine: allow this
- * many per second (with this burst), so forged SPIs cannot eat the CPU. */
-#define TUN_DERIVE_PER_S 1000u
-#define TUN_DERIVE_BURST 64u
+/* The SA exchange (tun_saex.c): a sender is asked for its SA at most once
+ * per TUN_SA_ASK_MS per vnet (a per-sender budget: forged packets in a
+ * sender's name cannot use up anybody else's), and an answer counts only
+ * within TUN_SA_CHALLENGE_MS of the question it answers. */
+#define TUN_SA_ASK_MS 100u
+#define TUN_SA_CHALLENGE_MS 3000u
 /* vnetd is asked to rekey at this outbound sequence number. */
 #define TUN_REKEY_SEQ (0xFFFFFFFFu - (1u << 20))
 
@@ -66,16 +73,23 @@ struct tun_miss {
 	size_t npending;
 };
 
-/* The SAs of one sender on one vnet: the current epoch and, for a grace
- * period after a newer one arrived, the previous one. */
+/* What we know of one sender on one vnet: its current SA and, for a grace
+ * period after it changed, the previous one; and the question we asked it,
+ * if any. An entry with no SA yet is "pending" and sits on the dp's
+ * pending list, oldest first. */
 struct tun_rxsa {
 	struct tun_rxsa *next; /* hash chain */
+	struct tun_rxsa *pend_prev, *pend_next;
 	struct tun_vnet *vn;
 	struct vnet_addr sender;
 	uint16_t hash16;
-	uint16_t epoch, prev_epoch;
 	struct esp_sa *cur, *prev;
+	uint8_t cur_nonce[ESP_NONCE_LEN], prev_nonce[ESP_NONCE_LEN];
 	uint64_t prev_until_ms;
+	uint8_t challenge[SA_CHALLENGE_LEN];
+	uint64_t challenge_ms; /* when asked; 0: no question open */
+	uint64_t asked_ms;     /* last question (rate limit) */
+	uint64_t ann_used_ms;  /* the announce whose challenge it answered */
 };
 
 struct tun_vnet {
@@ -86,9 +100,15 @@ struct tun_vnet {
 	struct tun_gro gro; /* TCP segments held for one GSO write */
 	enum esp_suite_id suite;
 	struct esp_key key;
-	uint16_t epoch;
 	struct esp_sa *tx_sa; /* NULL on a `none` vnet */
+	uint8_t tx_nonce[ESP_NONCE_LEN];
 	bool rekey_asked;
+	struct esp_tag *sa_tag;	   /* SA exchange messages */
+	struct esp_tag *flood_tag; /* FLOOD envelopes */
+	/* Our last ANNOUNCE's challenge: every host that hears it answers
+	 * with its own SA, once each. */
+	uint8_t ann_challenge[SA_CHALLENGE_LEN];
+	uint64_t ann_ms;
 	struct mac_table *macs;
 	struct tun_miss miss;
 	struct tun_stats st;
@@ -105,9 +125,8 @@ struct tun_dp {
 	size_t npeers;
 	struct tun_vnet *vnets;
 	struct tun_rxsa *rxsa[TUN_RXSA_BUCKETS];
-	size_t nrxsa;
-	uint32_t derive_tokens; /* token bucket for SA derivations */
-	uint64_t derive_ms;	/* when it was last refilled */
+	size_t nrxsa, npending;
+	struct tun_rxsa *pend_head, *pend_tail; /* pending entries, oldest first */
 	struct replay_flood *floods;
 	struct tun_udp_rxq rxq;
 	struct tun_udp_txq txq;
@@ -141,20 +160,46 @@ struct tun_vnet *tun_vnet_new(struct tun_dp *dp, const struct tun_vnet_conf *vc)
 void tun_vnet_free(struct tun_vnet *vn);
 
 /* tun_rxsa.c: the receive SA table. */
-/* Finds the SA for an ESP packet with `spi` from `sender` and decapsulates
- * it in place; derives an SA on first sight or for a newer epoch and keeps
- * it only if the packet verifies. On ESP_OK *vn_out is the packet's vnet;
- * on a failure it is the vnet if one was identified, else NULL. */
-enum esp_result tun_rxsa_decap(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi,
-			       uint8_t *pkt, size_t len, struct esp_decap_out *out,
+/* The SA for an ESP packet with `spi` from `sender`: its current SA, or the
+ * previous one during the grace period. NULL if none: *vn_out is then the
+ * vnet the SPI names (and the sender is asked for its SA, rate limited), or
+ * NULL if no vnet of ours has it. */
+struct esp_sa *tun_rxsa_lookup(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi,
 			       struct tun_vnet **vn_out);
-/* The vnet of an existing SA for (sender, spi), or NULL; no derivation. */
+/* The vnet of an existing SA for (sender, spi), or NULL; no side effect. */
 struct tun_vnet *tun_rxsa_vnet(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi);
+/* The entry of (vn, sender), made (pending) if there is none; NULL if the
+ * table is full of SAs. */
+struct tun_rxsa *tun_rxsa_get(struct tun_dp *dp, struct tun_vnet *vn,
+			      const struct vnet_addr *sender);
+/* Installs the SA (spi, nonce) that a verified REPLY told, with every
+ * sequence number up to seq counted as seen. The same SA again changes
+ * nothing. Returns 0, 1 if it was known already, or -errno. */
+int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
+		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq);
 /* Frees the SAs of vn (all if vn is NULL). */
 void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn);
 /* tun_vnet_sa_foreach for the receive SAs of vn. */
 int tun_rxsa_foreach(const struct tun_dp *dp, const struct tun_vnet *vn,
 		     int (*fn)(const struct tun_sa_info *sa, void *arg), void *arg);
+
+/* tun_flood.c: FLOOD envelope tags on secured vnets. */
+/* Writes the tag of the tagged FLOOD of `len` bytes at pkt. 0 or -errno. */
+int tun_flood_tag(const struct tun_vnet *vn, uint8_t *pkt, size_t len);
+/* True if the tagged FLOOD of `len` bytes at pkt has vn's right tag. */
+bool tun_flood_tag_ok(const struct tun_vnet *vn, const uint8_t *pkt, size_t len);
+
+/* tun_saex.c: the SA exchange (sa_msg.h). */
+/* Floods (group and every peer, relayed like any flood) an ANNOUNCE of vn's
+ * sending SA with a fresh challenge. Sent at once. */
+void tun_saex_announce(struct tun_dp *dp, struct tun_vnet *vn);
+/* Asks e's sender for its SA unless asked within TUN_SA_ASK_MS. Sent at once. */
+void tun_saex_ask(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi);
+/* Handles a received SA packet (info->kind PKT_SA) from `from` (the UDP
+ * source, or the FLOOD origin of a flooded ANNOUNCE, then `flooded`).
+ * Returns true if it was genuine and taken, false if refused (counted). */
+bool tun_saex_rx(struct tun_dp *dp, const uint8_t *pkt, size_t len, const struct vnet_addr *from,
+		 bool flooded);
 
 /* tun_encap.c: TAP -> network. */
 /* A free transmit slot (its payload area starts at + TUN_SLOT_HEAD),
@@ -163,6 +208,10 @@ int tun_rxsa_foreach(const struct tun_dp *dp, const struct tun_vnet *vn,
 uint8_t *tun_encap_slot(struct tun_dp *dp, size_t dsts);
 /* Gives back the slot last handed out (not queued after all). */
 void tun_encap_unslot(struct tun_dp *dp, uint8_t *slot);
+/* Sends a control packet to dst now (with what was queued before it);
+ * never takes a frame's slot, so callable anywhere. */
+void tun_encap_ctl(struct tun_dp *dp, const uint8_t *pkt, size_t len,
+		   const struct sockaddr_in *dst);
 /* Sends the frame of `len` bytes at slot + TUN_SLOT_HEAD on vn: to the
  * destination MAC's care-of address, nowhere for a local MAC, else as a
  * FLOOD. Counts it. */

@@ -1,10 +1,11 @@
 /*
  * Receive SAs, found by (sender address, SPI). The SPI's high half is the
- * hash of (vnet, sender) and its low half the sender's epoch, so one entry
- * per (sender, hash) holds the sender's current SA and, for a grace period
- * after it moved to a newer epoch, the previous one. An SA is derived on
- * first sight of a sender or epoch but kept only once a packet verified
- * under it, so forged packets cannot fill the table.
+ * hash of (vnet, sender), so one entry per (sender, hash) holds what we know
+ * of that sender on that vnet: its current SA, for a grace period after it
+ * changed the previous one, and the question we asked it. SAs come only
+ * from verified answers to our own fresh questions (tun_saex.c), never
+ * from a packet alone: a packet with an unknown SPI is dropped and makes us
+ * ask (at most once per TUN_SA_ASK_MS per sender and vnet).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -55,138 +56,165 @@ static struct tun_vnet *vnet_for_hash(const struct tun_dp *dp, const struct vnet
 	return NULL;
 }
 
-static bool derive_allowed(struct tun_dp *dp)
+static void pend_link(struct tun_dp *dp, struct tun_rxsa *e)
 {
-	uint64_t refill = (dp->now_ms - dp->derive_ms) * TUN_DERIVE_PER_S / 1000u;
-
-	if (refill) {
-		dp->derive_tokens = (uint32_t)(dp->derive_tokens + refill > TUN_DERIVE_BURST
-						   ? TUN_DERIVE_BURST
-						   : dp->derive_tokens + refill);
-		dp->derive_ms = dp->now_ms;
-	}
-	if (!dp->derive_tokens)
-		return false;
-	dp->derive_tokens--;
-	return true;
-}
-
-/* Derives the SA of (vn, sender, epoch) and tries the packet with it; on
- * ESP_OK the SA is returned in *sa_out, else freed. Over the derivation
- * budget the packet is refused as ESP_ERROR (counted as drop_noroute). */
-static enum esp_result derive_try(struct tun_vnet *vn, const struct vnet_addr *sender,
-				  uint16_t epoch, uint8_t *pkt, size_t len,
-				  struct esp_decap_out *out, struct esp_sa **sa_out)
-{
-	struct esp_sa_keys keys;
-	struct esp_sa *sa = NULL;
-	enum esp_result r;
-
-	*sa_out = NULL;
-	if (!derive_allowed(vn->dp))
-		return ESP_ERROR;
-	if (esp_key_derive(&vn->key, &vn->id, vn->suite, sender, epoch, &keys) == 0)
-		sa = esp_sa_new(&keys, ESP_SA_IN);
-	OPENSSL_cleanse(&keys, sizeof(keys));
-	if (!sa)
-		return ESP_ERROR;
-	r = esp_sa_decap(sa, pkt, len, out);
-	if (r != ESP_OK)
-		esp_sa_free(sa);
+	e->pend_prev = dp->pend_tail;
+	e->pend_next = NULL;
+	if (dp->pend_tail)
+		dp->pend_tail->pend_next = e;
 	else
-		*sa_out = sa;
-	return r;
+		dp->pend_head = e;
+	dp->pend_tail = e;
+	dp->npending++;
 }
 
-static void insert(struct tun_dp *dp, struct tun_vnet *vn, const struct vnet_addr *sender,
-		   uint16_t hash16, uint16_t epoch, struct esp_sa *sa)
+static void pend_unlink(struct tun_dp *dp, struct tun_rxsa *e)
 {
-	struct tun_rxsa *e;
-	size_t b = bucket(sender, hash16);
+	if (e->pend_prev)
+		e->pend_prev->pend_next = e->pend_next;
+	else
+		dp->pend_head = e->pend_next;
+	if (e->pend_next)
+		e->pend_next->pend_prev = e->pend_prev;
+	else
+		dp->pend_tail = e->pend_prev;
+	e->pend_prev = e->pend_next = NULL;
+	dp->npending--;
+}
 
-	/* A full table still delivers, it only stops caching: every packet
-	 * of a new sender then pays a derivation. */
-	if (dp->nrxsa >= TUN_RXSA_MAX || !(e = calloc(1, sizeof(*e)))) {
-		esp_sa_free(sa);
-		return;
-	}
+/* Unhooks e from its chain (and the pending list) and frees it. */
+static void entry_free(struct tun_dp *dp, struct tun_rxsa *e)
+{
+	struct tun_rxsa **pp = &dp->rxsa[bucket(&e->sender, e->hash16)];
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	if (!e->cur)
+		pend_unlink(dp, e);
+	esp_sa_free(e->cur);
+	esp_sa_free(e->prev);
+	OPENSSL_cleanse(e, sizeof(*e));
+	free(e);
+	dp->nrxsa--;
+}
+
+/* Room for one more pending entry: anyone can make those by sending a
+ * packet, so the oldest gives way; entries with an SA never do. */
+static bool make_room(struct tun_dp *dp)
+{
+	if ((dp->nrxsa >= TUN_RXSA_MAX || dp->npending >= TUN_RXSA_PENDING) && dp->pend_head)
+		entry_free(dp, dp->pend_head);
+	return dp->nrxsa < TUN_RXSA_MAX;
+}
+
+struct tun_rxsa *tun_rxsa_get(struct tun_dp *dp, struct tun_vnet *vn,
+			      const struct vnet_addr *sender)
+{
+	uint16_t hash16 = esp_key_spi_hash(&vn->id, sender);
+	struct tun_rxsa *e = find(dp, sender, hash16);
+	size_t b;
+
+	if (e)
+		return e->vn == vn ? e : NULL;
+	if (!make_room(dp) || !(e = calloc(1, sizeof(*e))))
+		return NULL;
+	b = bucket(sender, hash16);
 	e->vn = vn;
 	e->sender = *sender;
 	e->hash16 = hash16;
-	e->epoch = epoch;
-	e->cur = sa;
 	e->next = dp->rxsa[b];
 	dp->rxsa[b] = e;
 	dp->nrxsa++;
+	pend_link(dp, e);
+	return e;
 }
 
-/* A known sender: its current or previous epoch, or a newer one. */
-static enum esp_result decap_known(struct tun_dp *dp, struct tun_rxsa *e, uint16_t epoch,
-				   uint8_t *pkt, size_t len, struct esp_decap_out *out)
-{
-	struct esp_sa *sa;
-	enum esp_result r;
-
-	if (epoch == e->epoch)
-		return esp_sa_decap(e->cur, pkt, len, out);
-	if (e->prev && epoch == e->prev_epoch && dp->now_ms < e->prev_until_ms)
-		return esp_sa_decap(e->prev, pkt, len, out);
-	if (!esp_key_epoch_newer(epoch, e->epoch))
-		return ESP_REPLAY; /* an old epoch: replayed or long delayed */
-	r = derive_try(e->vn, &e->sender, epoch, pkt, len, out, &sa);
-	if (r != ESP_OK)
-		return r;
-	esp_sa_free(e->prev);
-	e->prev = e->cur;
-	e->prev_epoch = e->epoch;
-	e->prev_until_ms = dp->now_ms + TUN_SA_GRACE_S * 1000u;
-	e->cur = sa;
-	e->epoch = epoch;
-	return ESP_OK;
-}
-
-enum esp_result tun_rxsa_decap(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi,
-			       uint8_t *pkt, size_t len, struct esp_decap_out *out,
+struct esp_sa *tun_rxsa_lookup(struct tun_dp *dp, const struct vnet_addr *sender, uint32_t spi,
 			       struct tun_vnet **vn_out)
 {
-	uint16_t hash16 = (uint16_t)(spi >> 16), epoch = (uint16_t)spi;
+	uint16_t hash16 = (uint16_t)(spi >> 16);
 	struct tun_rxsa *e = find(dp, sender, hash16);
 	struct tun_vnet *vn;
-	struct esp_sa *sa;
-	enum esp_result r;
 
 	if (e) {
 		*vn_out = e->vn;
-		return epoch ? decap_known(dp, e, epoch, pkt, len, out) : ESP_MALFORMED;
+		if (e->cur && esp_sa_spi(e->cur) == spi)
+			return e->cur;
+		if (e->prev && esp_sa_spi(e->prev) == spi && dp->now_ms < e->prev_until_ms)
+			return e->prev;
+		tun_saex_ask(dp, e, spi);
+		return NULL;
 	}
 	*vn_out = vn = vnet_for_hash(dp, sender, hash16);
-	if (!vn || !epoch)
-		return ESP_MALFORMED;
-	r = derive_try(vn, sender, epoch, pkt, len, out, &sa);
-	if (r == ESP_OK)
-		insert(dp, vn, sender, hash16, epoch, sa);
-	return r;
+	if (vn && (e = tun_rxsa_get(dp, vn, sender)))
+		tun_saex_ask(dp, e, spi);
+	return NULL;
+}
+
+/* True if (spi, nonce) is the SA `sa` with nonce `have`. */
+static bool same_sa(const struct esp_sa *sa, const uint8_t *have, uint32_t spi,
+		    const uint8_t *nonce)
+{
+	return sa && esp_sa_spi(sa) == spi && CRYPTO_memcmp(have, nonce, ESP_NONCE_LEN) == 0;
+}
+
+static struct esp_sa *sa_make(const struct tun_rxsa *e, uint32_t spi, const uint8_t *nonce,
+			      uint32_t seq)
+{
+	const struct tun_vnet *vn = e->vn;
+	struct esp_sa_keys keys;
+	struct esp_sa *sa = NULL;
+
+	if (esp_key_derive(&vn->key, &vn->id, vn->suite, &e->sender, spi, nonce, &keys) == 0)
+		sa = esp_sa_new(&keys, ESP_SA_IN);
+	OPENSSL_cleanse(&keys, sizeof(keys));
+	if (sa && esp_sa_set_replay_floor(sa, seq) < 0) {
+		esp_sa_free(sa);
+		sa = NULL;
+	}
+	return sa;
+}
+
+int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
+		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq)
+{
+	struct esp_sa *sa;
+
+	/* An answer repeated (or replayed) must not reset a replay window,
+	 * nor bring back the SA the sender just left. */
+	if (same_sa(e->cur, e->cur_nonce, spi, nonce) ||
+	    same_sa(e->prev, e->prev_nonce, spi, nonce))
+		return 1;
+	if ((uint16_t)(spi >> 16) != e->hash16)
+		return -EINVAL;
+	if (!(sa = sa_make(e, spi, nonce, seq)))
+		return errno ? -errno : -EIO;
+	if (!e->cur) {
+		pend_unlink(dp, e);
+	} else if (esp_sa_spi(e->cur) != spi) {
+		/* Packets of the old SA may still be in flight. */
+		esp_sa_free(e->prev);
+		e->prev = e->cur;
+		memcpy(e->prev_nonce, e->cur_nonce, ESP_NONCE_LEN);
+		e->prev_until_ms = dp->now_ms + TUN_SA_GRACE_S * 1000u;
+		e->cur = NULL;
+	}
+	esp_sa_free(e->cur);
+	e->cur = sa;
+	memcpy(e->cur_nonce, nonce, ESP_NONCE_LEN);
+	return 0;
 }
 
 void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn)
 {
-	size_t b;
+	for (size_t b = 0; b < TUN_RXSA_BUCKETS; b++) {
+		struct tun_rxsa *e = dp->rxsa[b], *next;
 
-	for (b = 0; b < TUN_RXSA_BUCKETS; b++) {
-		struct tun_rxsa **pp = &dp->rxsa[b];
-
-		while (*pp) {
-			struct tun_rxsa *e = *pp;
-
-			if (vn && e->vn != vn) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			esp_sa_free(e->cur);
-			esp_sa_free(e->prev);
-			free(e);
-			dp->nrxsa--;
+		for (; e; e = next) {
+			next = e->next;
+			if (!vn || e->vn == vn)
+				entry_free(dp, e);
 		}
 	}
 }
@@ -215,7 +243,7 @@ int tun_rxsa_foreach(const struct tun_dp *dp, const struct tun_vnet *vn,
 
 	for (size_t b = 0; b < TUN_RXSA_BUCKETS && rc == 0; b++) {
 		for (const struct tun_rxsa *e = dp->rxsa[b]; e && rc == 0; e = e->next) {
-			if (e->vn != vn)
+			if (e->vn != vn || !e->cur)
 				continue;
 			rc = rxsa_one(e, e->cur, false, fn, arg);
 			if (rc == 0 && e->prev && now < e->prev_until_ms)

@@ -361,10 +361,7 @@ static int main_dirs(struct vnetd *d)
 		log_error("control-socket %s: %s", d->conf.control_socket, strerror(-rc));
 		return rc;
 	}
-	rc = persist_init(d);
-	if (rc == 0)
-		rc = persist_epoch_next(d, &d->epoch);
-	return rc;
+	return persist_init(d);
 }
 
 static int main_handles(struct vnetd *d)
@@ -414,7 +411,7 @@ static int vnetd_start(struct vnetd *d)
 	if (rc == 0)
 		rc = peers_timer_start(d);
 	if (rc == 0)
-		log_info("started: epoch %u, control socket %s", d->epoch, d->conf.control_socket);
+		log_info("started: control socket %s", d->conf.control_socket);
 	return rc;
 }
 

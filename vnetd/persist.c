@@ -5,7 +5,6 @@
  *                       key-file path kept (never the key itself)
  *   vnets/<id>.created  present iff vnetd created the bridge (delete removes it)
  *   peers               one host per line, as given to peer-add
- *   epoch               our ESP epoch, decimal, bumped at every start
  *
  * Every file is replaced atomically (temp file, fsync, rename, fsync of
  * the directory), so a crash leaves the old or the new version.
@@ -192,55 +191,6 @@ int persist_peers_save(struct vnetd *d)
 }
 
 /* Reads a small whole file into buf (NUL-terminated). */
-static int persist_read_small(const char *path, char *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n == cap - 1)
-		return -EFBIG;
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return 0;
-}
-
-int persist_epoch_next(struct vnetd *d, uint16_t *epoch)
-{
-	char path[PERSIST_PATH], buf[32];
-	size_t len;
-	unsigned long prev = 0;
-	int rc = persist_path(d, path, "epoch", "");
-
-	if (rc < 0)
-		return rc;
-	rc = persist_read_small(path, buf, sizeof(buf), &len);
-	if (rc == 0) {
-		char *end;
-		prev = strtoul(buf, &end, 10);
-		/* Never guess: a reused epoch reuses keys and sequence numbers
-		 * (GCM nonces). The operator decides whether to remove it. */
-		if (end == buf || (*end != '\n' && *end != '\0') || prev > 65535) {
-			log_error("%s: not an epoch number (1..65535); fix or remove it", path);
-			return -EINVAL;
-		}
-	} else if (rc != -ENOENT) {
-		log_error("%s: %s", path, strerror(-rc));
-		return rc;
-	}
-	*epoch = (uint16_t)(prev % 65535 + 1); /* 1..65535, never 0 */
-	len = (size_t)snprintf(buf, sizeof(buf), "%u\n", *epoch);
-	rc = persist_write_file(path, buf, len, 0600);
-	if (rc < 0)
-		log_error("%s: %s", path, strerror(-rc));
-	return rc;
-}
-
 static void persist_restore_vnet(struct vnetd *d, const char *dir, const char *name)
 {
 	char path[PERSIST_PATH * 2], msg[512];

@@ -1,8 +1,9 @@
 /*
- * Keys and epochs: the per-vnet key file (read with esp_key, mode checked),
- * the rekey callback of the data path (bump and persist the epoch, then
- * switch), and the SA listing of `vn sa-list`: the data path's own SAs,
- * ours and every sender's, with their sequence numbers.
+ * Keys: the per-vnet key file (read with esp_key, mode and owner checked),
+ * the rekey callback of the data path (a new SA with fresh randomness,
+ * retried every second until it succeeds), and the SA listing of
+ * `vn sa-list`: the data path's own SAs, ours and every sender's, with
+ * their sequence numbers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,29 +29,41 @@ int sa_keys_load(struct vnetd_vnet *v, char *msg, size_t msglen)
 	return rc;
 }
 
+#define SA_KEYS_RETRY_MS 1000
+
+/* Nothing of the old SA is reused, so a rekey needs no state on disk; it
+ * fails only without randomness or memory, and then the old SA goes on
+ * until it is exhausted while we retry. */
+static void sa_keys_rekey_now(struct vnetd_vnet *v)
+{
+	int rc = tun_vnet_rekey(v->tv);
+
+	if (rc == 0) {
+		log_info("%s: rekeyed", v->name);
+		return;
+	}
+	log_error("%s: rekey failed: %s; retrying in %d ms", v->name, strerror(-rc),
+		  SA_KEYS_RETRY_MS);
+	if (!ev_timer_active(&v->rekey_timer))
+		ev_timer_start(v->d->loop, &v->rekey_timer, SA_KEYS_RETRY_MS, 0);
+}
+
+void sa_keys_rekey_retry(struct ev_timer *t, void *arg)
+{
+	struct vnetd_vnet *v = arg;
+
+	(void)t;
+	if (v->tv)
+		sa_keys_rekey_now(v);
+}
+
 void sa_keys_rekey(void *arg, struct tun_vnet *tv)
 {
 	struct vnetd *d = arg;
 	struct vnetd_vnet *v = vnet_mgr_find(d, tun_vnet_id(tv));
-	uint16_t epoch;
-	int rc;
 
-	if (!v)
-		return;
-	/* Persist first: an epoch must never be used twice with one key. */
-	rc = persist_epoch_next(d, &epoch);
-	if (rc < 0) {
-		log_error("%s: rekey: cannot persist a new epoch", v->name);
-		return;
-	}
-	d->epoch = epoch;
-	rc = tun_vnet_rekey(tv, epoch);
-	if (rc < 0) {
-		log_error("%s: rekey to epoch %u: %s", v->name, epoch, strerror(-rc));
-		return;
-	}
-	v->epoch = epoch;
-	log_info("%s: rekeyed, epoch %u", v->name, epoch);
+	if (v && v->tv == tv)
+		sa_keys_rekey_now(v);
 }
 
 static struct vn_ctl_sa *sa_keys_slot(struct vn_ctl_sa **list, size_t *n, size_t *cap)
@@ -108,33 +121,12 @@ static int sa_keys_one(const struct tun_sa_info *si, void *arg)
 	return 0;
 }
 
-/* Our outbound SA as every receiver derives it: for a vnet whose data path
- * is not running (seq 0). */
-static int sa_keys_derived(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
-			   size_t *cap)
-{
-	struct tun_sa_info si = {.dir = ESP_SA_OUT, .sender = v->d->local};
-	struct esp_sa_keys k;
-	struct sa_keys_walk w = {v, with_keys, list, n, cap};
-	int rc = esp_key_derive(&v->key, &v->conf.id, v->conf.suite, &v->d->local, v->epoch, &k);
-
-	if (rc < 0)
-		return rc;
-	si.spi = k.spi;
-	si.keys = &k;
-	rc = sa_keys_one(&si, &w);
-	OPENSSL_cleanse(&k, sizeof(k));
-	return rc;
-}
-
 int sa_keys_list(struct vnetd_vnet *v, bool with_keys, struct vn_ctl_sa **list, size_t *n,
 		 size_t *cap)
 {
 	struct sa_keys_walk w = {v, with_keys, list, n, cap};
 
-	if (v->conf.security == VNET_SEC_NONE)
+	if (v->conf.security == VNET_SEC_NONE || !v->tv)
 		return 0;
-	if (!v->tv)
-		return sa_keys_derived(v, with_keys, list, n, cap);
 	return tun_vnet_sa_foreach(v->tv, sa_keys_one, &w);
 }

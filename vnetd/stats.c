@@ -19,6 +19,10 @@ static void stats_copy(const struct tun_stats *s, struct vn_ctl_stats *out)
 	out->c[VN_STAT_DROP_MALFORMED] = s->drop_malformed;
 	out->c[VN_STAT_DROP_NOROUTE] = s->drop_noroute;
 	out->c[VN_STAT_DROP_DUP] = s->drop_dup_flood;
+	out->c[VN_STAT_DROP_NOSA] = s->drop_nosa;
+	out->c[VN_STAT_DROP_NOTPEER] = s->drop_notpeer;
+	out->c[VN_STAT_DROP_SA] = s->drop_sa;
+	out->c[VN_STAT_SA_LEARNED] = s->sa_learned;
 	out->c[VN_STAT_FLOODS_REMCAST] = s->flood_remcast;
 	out->c[VN_STAT_FLOODS_FWD] = s->flood_fwd;
 }

@@ -127,11 +127,9 @@ static int vnet_mgr_datapath(struct vnetd_vnet *v, char *msg, size_t msglen)
 	tc.tap_fd = v->tap_fd;
 	tc.suite = v->conf.suite; /* ESP_SUITE_NONE for security none */
 	tc.key = v->key;
-	tc.epoch = v->d->epoch;
 	tc.macs = v->d->macs;
 	v->tv = tun_dp_vnet_add(v->d->dp, &tc);
 	esp_key_wipe(&tc.key);
-	v->epoch = tc.epoch;
 	if (!v->tv) {
 		rc = -errno;
 		snprintf(msg, msglen, "%s: data path: %s", v->name, strerror(-rc));
@@ -160,6 +158,7 @@ void vnet_mgr_close(struct vnetd_vnet *v)
 {
 	local_macs_stop(v);
 	ev_io_stop(&v->tap_io);
+	ev_timer_stop(&v->rekey_timer);
 	if (v->tv) {
 		tun_dp_vnet_del(v->d->dp, v->tv);
 		v->tv = NULL;
@@ -182,6 +181,7 @@ static struct vnetd_vnet *vnet_mgr_alloc(struct vnetd *d, const struct vnet_conf
 	v->conf = *conf;
 	v->tap_fd = -1;
 	ev_io_init(&v->tap_io, -1, vnet_mgr_tap_cb, v);
+	ev_timer_init(&v->rekey_timer, sa_keys_rekey_retry, v);
 	snprintf(v->name, sizeof(v->name), "vnet %s", vnet_id_str(&conf->id, id));
 	return v;
 }

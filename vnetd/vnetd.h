@@ -51,8 +51,8 @@ struct vnetd_vnet {
 	struct ev_io tap_io;
 	struct tun_vnet *tv;
 	struct fdb_follow *fdb;
-	struct esp_key key; /* valid iff conf.security != none */
-	uint16_t epoch;	    /* the epoch the vnet sends with */
+	struct esp_key key;	     /* valid iff conf.security != none */
+	struct ev_timer rekey_timer; /* retries a rekey that failed */
 	struct local_mac *locals;
 	size_t nlocals;
 };
@@ -82,7 +82,6 @@ struct vnetd {
 	struct mac_table *macs;
 	struct vnet_addr local; /* care-of address (IPv4-mapped) */
 	int underlay_ifindex;	/* 0 if only an address was configured */
-	uint16_t epoch;		/* our ESP sending epoch */
 	struct vnetd_vnet *vnets;
 	struct vnetd_peer *peers;
 	int ctl_fd;
@@ -141,7 +140,7 @@ int peers_timer_start(struct vnetd *d);
 void peers_refresh_all(struct vnetd *d);
 void peers_free_all(struct vnetd *d);
 
-/* persist.c: state-dir/vnetd/{vnets/<id>.sxp, peers, epoch}. */
+/* persist.c: state-dir/vnetd/{vnets/<id>.sxp, peers}. */
 /* mkdir -p of path and the directories above it. */
 int persist_mkdirs(const char *path, unsigned mode);
 int persist_init(struct vnetd *d);
@@ -151,13 +150,13 @@ bool persist_vnet_created(struct vnetd *d, const struct vnet_id *id);
 int persist_vnet_remove(struct vnetd *d, const struct vnet_id *id);
 int persist_peers_save(struct vnetd *d);
 void persist_restore(struct vnetd *d);
-/* Reads the epoch, bumps it (1..65535, never 0) and writes it back. */
-int persist_epoch_next(struct vnetd *d, uint16_t *epoch);
 /* Atomic replace of path with data (temp file, fsync, rename). */
 int persist_write_file(const char *path, const char *data, size_t len, unsigned mode);
 
 /* sa_keys.c */
 int sa_keys_load(struct vnetd_vnet *v, char *msg, size_t msglen);
+/* The rekey-retry timer's callback (v->rekey_timer). */
+void sa_keys_rekey_retry(struct ev_timer *t, void *arg);
 void sa_keys_rekey(void *arg, struct tun_vnet *tv);
 /* Appends v's SAs to list (grown as needed): the outbound one (dst the
  * group) and every receive SA (src the sender, dst our address), with the

@@ -10,9 +10,11 @@
 #  - a clear VARP announce for a secured vnet (unicast, and wrapped in a
 #    multicast FLOOD) moves nothing, while the same announce on a clear vnet
 #    (98, none) does: the forgery is well formed, only unauthenticated;
-#  - a host with the wrong key cannot read the vnet (its counters show auth
-#    drops and no frame in, its pings fail) and cannot move a MAC even by
-#    announcing it through its own vnetd (a guest with the victim's MAC).
+#  - a host with the wrong key cannot read the vnet (no SA of it is ever
+#    learned: its SA exchange messages fail their tags (drop_sa) and its
+#    ESP is dropped as from an unknown SA (drop_nosa); it takes no frame
+#    in, its pings fail) and cannot move a MAC even by announcing it
+#    through its own vnetd (a guest with the victim's MAC).
 #
 #  tvPID-h1 (victim)     tvPID-h2                  tvPID-h3 (wrong key)
 #  vnet97 10.97.0.1      vnet97 10.97.0.2          vnet97 10.97.0.3
@@ -184,24 +186,35 @@ drops=$(topo_drops 1)
 echo "forged clear announces: refused and counted (2 drops), $GMAC stays at 10.0.1.2"
 
 topo_log "host with the wrong key"
+# refused N: what hN refused of the SA exchange: messages and envelopes.
+refused() { echo $(($(topo_stat "$1" 97 drop_sa) + $(topo_stat "$1" 97 drop_auth))); }
+ref1=$(refused 1)
 topo_vn 3 vnet-create "$TOPO_DIR/v97-bad.sxp"
 topo_vnet_addr 3 97
-auth1=$(topo_stat 1 97 drop_auth)
-h3auth=$(topo_stat 3 97 drop_auth)
+nosa1=$(topo_stat 1 97 drop_nosa)
+h3nosa=$(topo_stat 3 97 drop_nosa)
 h3in=$(topo_stat 3 97 frames_in)
 got=$(topo_ping_count h3 10.97.0.1 3)
 [ "$got" = 0 ] || topo_fail "h3 (wrong key) got $got replies from 10.97.0.1"
-[ "$(topo_stat 1 97 drop_auth)" -gt "$auth1" ] || topo_fail "h1 counted no auth drop for h3's traffic"
+[ "$(topo_stat 1 97 drop_nosa)" -gt "$nosa1" ] || topo_fail "h1 counted no unknown-SA drop for h3's traffic"
+[ "$(refused 1)" -gt "$ref1" ] || topo_fail "h1 refused no SA message of h3"
 # h1 broadcasts (ARP) and unicasts to the guest; h3 must read none of it.
 topo_exec h1 ip neigh flush dev vnet97
 got=$(topo_ping_count h1 10.97.0.22 3)
 [ "$got" = 3 ] || topo_fail "h1 -> guest: $got of 3 replies"
-[ "$(topo_stat 3 97 drop_auth)" -gt "$h3auth" ] || topo_fail "h3 counted no auth drop for h1's floods"
+[ "$(topo_stat 3 97 drop_nosa)" -gt "$h3nosa" ] || topo_fail "h3 counted no unknown-SA drop for h1's floods"
+[ "$(refused 3)" -gt 0 ] || topo_fail "h3 refused no SA message of h1"
 [ "$(topo_stat 3 97 frames_in)" = "$h3in" ] || topo_fail "h3 (wrong key) took frames in"
+for n in 1 3; do
+	got=$(topo_vn $n --json sa-list | jq -c '[.[] | select(.dir == "in") | .src] | sort')
+	want='["10.0.1.2"]'
+	[ $n = 3 ] && want='[]'
+	[ "$got" = "$want" ] || topo_fail "h$n learned SAs from $got, want $want"
+done
 
 # The forger: a guest with the victim's MAC on h3. h3's vnetd learns it
 # and announces it, sealed with the wrong key.
-auth1=$(topo_stat 1 97 drop_auth)
+nosa1=$(topo_stat 1 97 drop_nosa)
 topo_guest 23 3 97 "$GMAC" 10.97.0.123
 for ((i = 0; i < 50; i++)); do
 	[ "$(where 3 97 $GMAC)" = 10.0.1.3 ] && break
@@ -209,10 +222,10 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$(where 3 97 $GMAC)" = 10.0.1.3 ] || topo_fail "h3 did not learn the forger's MAC locally"
 for ((i = 0; i < 50; i++)); do
-	[ "$(topo_stat 1 97 drop_auth)" -gt "$auth1" ] && break
+	[ "$(topo_stat 1 97 drop_nosa)" -gt "$nosa1" ] && break
 	sleep 0.1
 done
-[ "$(topo_stat 1 97 drop_auth)" -gt "$auth1" ] || topo_fail "h1 saw no auth drop for the forged announce"
+[ "$(topo_stat 1 97 drop_nosa)" -gt "$nosa1" ] || topo_fail "h1 dropped no forged announce"
 [ "$(where 1 97 $GMAC)" = 10.0.1.2 ] || topo_fail "wrong-key announce moved $GMAC to '$(where 1 97 $GMAC)'"
 got=$(topo_ping_count h1 10.97.0.22 3)
 [ "$got" = 3 ] || topo_fail "h1 -> guest after the forgery: $got of 3 replies"

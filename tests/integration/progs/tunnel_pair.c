@@ -100,7 +100,7 @@ static void loop(struct tun_dp *dp, struct tun_vnet *vn, int tap, time_t until, 
 int main(int argc, char **argv)
 {
 	struct tun_udp_conf uc = {0};
-	struct tun_vnet_conf vc = {.epoch = (uint16_t)(time(NULL) & 0x7fff) | 1};
+	struct tun_vnet_conf vc = {0};
 	struct vnet_addr peer;
 	struct tun_dp *dp = NULL;
 	struct tun_vnet *vn;

@@ -200,12 +200,15 @@ static const struct derive_case derives[] = {
     {ESP_SUITE_NULL_SHA256, "null-sha256", 0, 0, 32},
 };
 
+static const uint8_t nonce0[ESP_NONCE_LEN] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+					      0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
+
 static void test_derive(void **state)
 {
 	struct esp_key key;
 	struct vnet_id vnet;
 	struct vnet_addr sender;
-	uint16_t epoch = 0x0102;
+	uint32_t spi = 0x12340102;
 	(void)state;
 	for (int i = 0; i < ESP_KEY_LEN; i++)
 		key.b[i] = (uint8_t)(0xa0 + i);
@@ -213,24 +216,29 @@ static void test_derive(void **state)
 	assert_int_equal(vnet_addr_parse("10.0.0.1", &sender), 0);
 	for (size_t i = 0; i < sizeof(derives) / sizeof(derives[0]); i++) {
 		const struct derive_case *d = &derives[i];
-		uint8_t info[64], okm[64], zero[32] = {0};
+		uint8_t info[96], okm[64], zero[32] = {0};
 		size_t n = 0;
 		struct esp_sa_keys k;
 
-		memcpy(info, "tern-esp-v1", 11);
+		memcpy(info, "tern-esp-v2", 11);
 		n = 11;
 		memcpy(info + n, d->name, strlen(d->name));
 		n += strlen(d->name);
 		memcpy(info + n, sender.b, 16);
 		n += 16;
+		info[n++] = 0x12;
+		info[n++] = 0x34;
 		info[n++] = 0x01;
 		info[n++] = 0x02;
+		memcpy(info + n, nonce0, sizeof(nonce0));
+		n += sizeof(nonce0);
 		ref_hkdf(key.b, vnet.b, info, n, okm, d->enc + d->salt + d->auth);
 
 		memset(&k, 0x55, sizeof(k));
-		assert_int_equal(esp_key_derive(&key, &vnet, d->suite, &sender, epoch, &k), 0);
+		assert_int_equal(esp_key_derive(&key, &vnet, d->suite, &sender, spi, nonce0, &k),
+				 0);
 		assert_int_equal(k.suite, d->suite);
-		assert_int_equal(k.spi, (uint32_t)ref_hash16(&vnet, &sender) << 16 | 0x0102);
+		assert_int_equal(k.spi, spi);
 		assert_memory_equal(k.enc_key, okm, d->enc);
 		assert_memory_equal(k.salt, okm + d->enc, d->salt);
 		assert_memory_equal(k.auth_key, okm + d->enc + d->salt, d->auth);
@@ -244,62 +252,88 @@ static void test_derive(void **state)
  * HKDF written out), pinning the info layout of docs/wire.md. */
 static void test_derive_vectors(void **state)
 {
-	static const uint8_t gcm[20] = {0x30, 0x18, 0x73, 0x87, 0x63, 0xa5, 0x31, 0xf4, 0x5d, 0xe5,
-					0x25, 0xd3, 0xed, 0x7c, 0x13, 0x43, 0x25, 0x5b, 0x62, 0x68};
-	static const uint8_t sha256[32] = {0x71, 0x95, 0x2a, 0xa2, 0x8d, 0x45, 0x06, 0x6b,
-					   0xa3, 0xc9, 0x3d, 0x42, 0xfe, 0x4e, 0xe9, 0xe1,
-					   0x02, 0xe6, 0xaf, 0x48, 0x79, 0x6c, 0xf4, 0x4b,
-					   0xfd, 0xd1, 0x65, 0x3c, 0xb1, 0x5c, 0x58, 0x3a};
+	static const uint8_t gcm[20] = {0x05, 0x21, 0xc8, 0x04, 0xba, 0x65, 0x37, 0x70, 0x94, 0xfc,
+					0x1c, 0xe9, 0x9c, 0x25, 0x04, 0x83, 0x30, 0xd5, 0x6d, 0x42};
+	static const uint8_t sha256[32] = {0x2c, 0x0b, 0x85, 0x38, 0x06, 0xa4, 0xc6, 0x12,
+					   0xba, 0x8f, 0x73, 0x95, 0x73, 0x9f, 0x2a, 0x9b,
+					   0xb7, 0xd0, 0xe6, 0x04, 0x6d, 0x7e, 0x38, 0xb8,
+					   0x39, 0x34, 0x37, 0xc8, 0x1f, 0xec, 0x36, 0xe6};
+	static const uint8_t sa[32] = {0x04, 0x5b, 0xcc, 0x74, 0xa4, 0x0c, 0x61, 0x67,
+				       0xd1, 0x74, 0x38, 0x27, 0x52, 0xca, 0x66, 0x34,
+				       0xb9, 0x93, 0x77, 0x61, 0xa9, 0x31, 0x3a, 0xfc,
+				       0xd4, 0x99, 0xe0, 0x91, 0xe3, 0xc2, 0x02, 0xa5};
+	static const uint8_t flood[32] = {0xcf, 0xf8, 0x42, 0x3e, 0x16, 0xce, 0xcc, 0xde,
+					  0xac, 0x95, 0x9f, 0xfa, 0x63, 0x2d, 0x28, 0xc8,
+					  0xe4, 0x3a, 0xb4, 0xf7, 0xdd, 0xce, 0x0e, 0xed,
+					  0x70, 0x15, 0xdc, 0x32, 0x2e, 0x61, 0xfb, 0x8a};
 	struct esp_key key;
 	struct vnet_id vnet;
 	struct vnet_addr sender;
 	struct esp_sa_keys k;
+	uint8_t ctl[ESP_CTL_KEY_LEN];
 	(void)state;
 
 	for (int i = 0; i < ESP_KEY_LEN; i++)
 		key.b[i] = (uint8_t)(0xa0 + i);
 	vnet_id_from_short(&vnet, 0x97);
 	assert_int_equal(vnet_addr_parse("10.0.0.1", &sender), 0);
-	assert_int_equal(esp_key_derive(&key, &vnet, ESP_SUITE_AES128_GCM, &sender, 0x0102, &k), 0);
+	assert_int_equal(esp_key_spi_hash(&vnet, &sender), 0xc92c);
+	assert_int_equal(
+	    esp_key_derive(&key, &vnet, ESP_SUITE_AES128_GCM, &sender, 0xc92c0102, nonce0, &k), 0);
 	assert_int_equal(k.spi, 0xc92c0102);
 	assert_memory_equal(k.enc_key, gcm, 16);
 	assert_memory_equal(k.salt, gcm + 16, 4);
-	assert_int_equal(esp_key_derive(&key, &vnet, ESP_SUITE_NULL_SHA256, &sender, 0x0102, &k),
-			 0);
+	assert_int_equal(
+	    esp_key_derive(&key, &vnet, ESP_SUITE_NULL_SHA256, &sender, 0xc92c0102, nonce0, &k), 0);
 	assert_memory_equal(k.auth_key, sha256, 32);
+	assert_int_equal(esp_key_derive_ctl(&key, &vnet, ESP_CTL_SA, ctl), 0);
+	assert_memory_equal(ctl, sa, 32);
+	assert_int_equal(esp_key_derive_ctl(&key, &vnet, ESP_CTL_FLOOD, ctl), 0);
+	assert_memory_equal(ctl, flood, 32);
 }
 
+/* Every input of the derivation changes every key: above all the nonce,
+ * which is what makes each SA instance's keys new. */
 static void test_derive_distinct(void **state)
 {
 	struct esp_key key = {{1}};
 	struct vnet_id v1, v2;
 	struct vnet_addr a, b;
-	struct esp_sa_keys k[5];
+	struct esp_sa_keys k[6];
+	uint8_t n2[ESP_NONCE_LEN];
 	(void)state;
 	vnet_id_from_short(&v1, 2);
 	vnet_id_from_short(&v2, 3);
 	vnet_addr_parse("10.0.0.1", &a);
 	vnet_addr_parse("10.0.0.2", &b);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 1, &k[0]), 0);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 2, &k[1]), 0);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &b, 1, &k[2]), 0);
-	assert_int_equal(esp_key_derive(&key, &v2, ESP_SUITE_AES128_GCM, &a, 1, &k[3]), 0);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_CBC_SHA1, &a, 1, &k[4]), 0);
-	for (int i = 0; i < 5; i++)
-		for (int j = i + 1; j < 5; j++)
+	memcpy(n2, nonce0, sizeof(n2));
+	n2[15] ^= 1;
+	assert_int_equal(
+	    esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 0x10001, nonce0, &k[0]), 0);
+	assert_int_equal(
+	    esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 0x10002, nonce0, &k[1]), 0);
+	assert_int_equal(
+	    esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &b, 0x10001, nonce0, &k[2]), 0);
+	assert_int_equal(
+	    esp_key_derive(&key, &v2, ESP_SUITE_AES128_GCM, &a, 0x10001, nonce0, &k[3]), 0);
+	assert_int_equal(
+	    esp_key_derive(&key, &v1, ESP_SUITE_AES128_CBC_SHA1, &a, 0x10001, nonce0, &k[4]), 0);
+	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 0x10001, n2, &k[5]),
+			 0);
+	for (int i = 0; i < 6; i++)
+		for (int j = i + 1; j < 6; j++)
 			assert_memory_not_equal(k[i].enc_key, k[j].enc_key, 16);
-	assert_int_equal(k[0].spi & 0xffff, 1);
-	assert_int_equal(k[1].spi & 0xffff, 2);
-	assert_int_equal(k[0].spi >> 16, k[1].spi >> 16);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_NONE, &a, 1, &k[0]), -EINVAL);
-	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 0, &k[0]), -EINVAL);
+	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_NONE, &a, 0x10001, nonce0, &k[0]),
+			 -EINVAL);
+	assert_int_equal(esp_key_derive(&key, &v1, ESP_SUITE_AES128_GCM, &a, 255, nonce0, &k[0]),
+			 -EINVAL);
 }
 
 static void test_spi_hash_zero(void **state)
 {
 	struct vnet_id v;
 	struct vnet_addr a;
-	uint32_t i;
+	uint32_t i, spi;
 	(void)state;
 	vnet_id_from_short(&v, 0x97);
 	/* Find a sender whose hash16 is 0: about one in 65536. */
@@ -310,24 +344,36 @@ static void test_spi_hash_zero(void **state)
 	}
 	assert_true(i < 4000000);
 	assert_int_equal(esp_key_spi_hash(&v, &a), 1);
-	assert_int_equal(esp_key_spi(&v, &a, 7), 0x00010007);
+	assert_int_equal(esp_key_spi_new(&v, &a, 0, &spi), 0);
+	assert_int_equal(spi >> 16, 1);
 	vnet_addr_from_v4(&a, i + 1);
 	assert_int_equal(esp_key_spi_hash(&v, &a), ref_hash16(&v, &a));
 }
 
-static void test_epoch(void **state)
+/* Fresh SPIs: the vnet's hash on top, a random non-zero low half that is
+ * never the previous one; nonces differ every time. */
+static void test_spi_nonce_new(void **state)
 {
-	static const struct {
-		uint16_t a, b;
-		bool newer;
-	} cases[] = {
-	    {2, 1, true},	  {1, 2, false},       {1, 1, false},	   {1, 65535, true},
-	    {65535, 1, false},	  {0x8000, 1, true},   {0x8001, 1, false}, {0, 65535, false},
-	    {100, 0x8064, false}, {0x8063, 100, true},
-	};
+	struct vnet_id v;
+	struct vnet_addr a;
+	uint32_t spi, prev = 0;
+	uint8_t n1[ESP_NONCE_LEN], n2[ESP_NONCE_LEN];
+	unsigned distinct = 0;
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(esp_key_epoch_newer(cases[i].a, cases[i].b), cases[i].newer);
+	vnet_id_from_short(&v, 0x97);
+	vnet_addr_parse("10.0.0.1", &a);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(esp_key_spi_new(&v, &a, prev, &spi), 0);
+		assert_int_equal(spi >> 16, 0xc92c);
+		assert_int_not_equal(spi & 0xffff, 0);
+		assert_int_not_equal(spi & 0xffff, prev & 0xffff);
+		distinct += spi != prev;
+		prev = spi;
+	}
+	assert_int_equal(distinct, 1000);
+	assert_int_equal(esp_key_nonce_new(n1), 0);
+	assert_int_equal(esp_key_nonce_new(n2), 0);
+	assert_memory_not_equal(n1, n2, ESP_NONCE_LEN);
 }
 
 static void test_format(void **state)
@@ -365,7 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_read_good),	   cmocka_unit_test(test_read_bad),
 	    cmocka_unit_test(test_generate),	   cmocka_unit_test(test_derive),
 	    cmocka_unit_test(test_derive_vectors), cmocka_unit_test(test_derive_distinct),
-	    cmocka_unit_test(test_spi_hash_zero),  cmocka_unit_test(test_epoch),
+	    cmocka_unit_test(test_spi_hash_zero),  cmocka_unit_test(test_spi_nonce_new),
 	    cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

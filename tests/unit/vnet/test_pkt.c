@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "pkt.h"
+#include "sa_msg.h"
 #include "varp.h"
 
 #define ROOM 64
@@ -112,7 +113,7 @@ static void test_flood(void **state)
 
 	assert_int_equal(vnet_addr_parse("10.9.8.7", &origin), 0);
 	p = pkt_push_vnet(f, 2 * ROOM, PKT_FRAME, &id);
-	p = pkt_push_flood(p, (size_t)(p - buf), &origin, 0x0123456789abcdefull, 0);
+	p = pkt_push_flood(p, (size_t)(p - buf), &origin, 0x0123456789abcdefull, 0, false);
 	assert_non_null(p);
 	assert_memory_equal(p, env, sizeof(env));
 	len = PKT_FLOOD_HDR_LEN + PKT_VNET_HDR_LEN + 100;
@@ -133,11 +134,74 @@ static void test_flood(void **state)
 	assert_int_equal(pkt_flood_set_hops(p + PKT_FLOOD_HDR_LEN, len - PKT_FLOOD_HDR_LEN, 1),
 			 -EINVAL); /* not a FLOOD */
 	assert_int_equal(pkt_flood_set_hops(p, PKT_FLOOD_HDR_LEN - 1, 1), -EINVAL);
-	p[36] = 0x12; /* an ESP packet inside */
+	p[36] = 0x12; /* an ESP packet inside, but no tag */
+	assert_int_equal(pkt_decode(p, len, 0, &info), PKT_ERR_TAG);
+}
+
+/* A FLOOD around ESP: flag PKT_F_TAG, 16 tag bytes, then the ESP packet;
+ * the ICV's extension data is origin | seq from the envelope. */
+static void test_flood_tagged(void **state)
+{
+	uint8_t buf[2 * ROOM + 100], ext[PKT_FLOOD_EXT_LEN], *p, *esp = buf + ROOM;
+	struct vnet_addr origin;
+	struct pkt_info info;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(vnet_addr_parse("10.9.8.7", &origin), 0);
+	memset(esp, 0xee, 100);
+	esp[0] = 0x12;
+	p = pkt_push_flood(esp, ROOM, &origin, 0x0102030405060708ull, 1, true);
+	assert_ptr_equal(p, esp - PKT_FLOOD_TAGGED_LEN);
+	assert_int_equal(p[6], 0);
+	assert_int_equal(p[7], PKT_F_TAG);
+	for (size_t i = PKT_FLOOD_HDR_LEN; i < PKT_FLOOD_TAGGED_LEN; i++)
+		assert_int_equal(p[i], 0); /* the caller's to fill */
+	len = PKT_FLOOD_TAGGED_LEN + 100;
 	assert_int_equal(pkt_decode(p, len, 0, &info), PKT_OK);
+	assert_true(info.flood);
+	assert_true(info.tagged);
 	assert_int_equal(info.kind, PKT_ESP);
-	assert_int_equal(info.off, PKT_FLOOD_HDR_LEN);
-	assert_int_equal(info.spi, 0x12000000);
+	assert_int_equal(info.inner_off, PKT_FLOOD_TAGGED_LEN);
+	assert_int_equal(info.off, PKT_FLOOD_TAGGED_LEN);
+	assert_int_equal(info.len, 100);
+	assert_int_equal(info.hops, 1);
+	pkt_flood_ext(p, ext);
+	assert_memory_equal(ext, origin.b, VNET_ADDR_LEN);
+	assert_int_equal(ext[16], 1);
+	assert_int_equal(ext[23], 8);
+	/* Tagged around clear, or too short for the tag. */
+	memset(esp, 0, 4);
+	assert_int_equal(pkt_decode(p, len, 0, &info), PKT_ERR_TAG);
+	assert_int_equal(pkt_decode(p, PKT_FLOOD_TAGGED_LEN - 1, 0, &info), PKT_ERR_SHORT);
+	assert_null(pkt_push_flood(esp, PKT_FLOOD_TAGGED_LEN - 1, &origin, 1, 0, true));
+}
+
+/* The SA exchange packet is a clear type of its own, exactly 116 bytes,
+ * never inside a FLOOD. */
+static void test_sa_type(void **state)
+{
+	uint8_t buf[2 * ROOM + SA_PKT_LEN] = {0}, *p = buf + ROOM;
+	struct vnet_addr origin;
+	struct pkt_info info;
+	(void)state;
+
+	p[4] = 1;
+	p[5] = PKT_TYPE_SA;
+	p[23] = 0x97;
+	assert_int_equal(pkt_decode(p, SA_PKT_LEN, 0, &info), PKT_OK);
+	assert_int_equal(info.kind, PKT_SA);
+	assert_int_equal(info.off, 0);
+	assert_int_equal(info.len, SA_PKT_LEN);
+	assert_false(info.flood);
+	assert_int_equal(pkt_decode(p, SA_PKT_LEN - 1, 0, &info), PKT_ERR_SA_LEN);
+	assert_int_equal(pkt_decode(p, SA_PKT_LEN + 1, 0, &info), PKT_ERR_SA_LEN);
+	p[7] = 1; /* only a FLOOD may have the tag flag */
+	assert_int_equal(pkt_decode(p, SA_PKT_LEN, 0, &info), PKT_ERR_FLAGS);
+	p[7] = 0;
+	assert_int_equal(vnet_addr_parse("10.9.8.7", &origin), 0);
+	p = pkt_push_flood(p, ROOM, &origin, 1, 0, false);
+	assert_int_equal(pkt_decode(p, PKT_FLOOD_HDR_LEN + SA_PKT_LEN, 0, &info), PKT_ERR_NESTED);
 }
 
 struct bad_case {
@@ -148,12 +212,14 @@ struct bad_case {
 
 /* Changes to a FLOOD(FRAME) of a 64-byte frame. */
 static const struct bad_case flood_bad[] = {
-    {4, 2, PKT_ERR_VERSION},	 {4, 0, PKT_ERR_VERSION},     {5, 0, PKT_ERR_TYPE},
-    {5, 4, PKT_ERR_TYPE},	 {6, 1, PKT_ERR_FLAGS},	      {7, 1, PKT_ERR_FLAGS},
-    {33, 1, PKT_ERR_FLOOD_RSVD}, {35, 1, PKT_ERR_FLOOD_RSVD}, {32, 2, PKT_ERR_HOPS},
-    {32, 0xff, PKT_ERR_HOPS},	 {40, 2, PKT_ERR_VERSION},    {41, 3, PKT_ERR_NESTED},
-    {41, 9, PKT_ERR_TYPE},	 {42, 1, PKT_ERR_FLAGS},      {59, 0, PKT_ERR_VNET},
-    {59, 1, PKT_ERR_VNET},	 {39, 1, PKT_ERR_SPI},	      {32, 1, PKT_OK},
+    {4, 2, PKT_ERR_VERSION}, {4, 0, PKT_ERR_VERSION},	  {5, 0, PKT_ERR_TYPE},
+    {5, 5, PKT_ERR_TYPE},    {5, 4, PKT_ERR_SA_LEN},	  {6, 1, PKT_ERR_FLAGS},
+    {7, 1, PKT_ERR_TAG},     {7, 2, PKT_ERR_FLAGS},	  {41, 4, PKT_ERR_NESTED},
+    {43, 1, PKT_ERR_FLAGS},  {33, 1, PKT_ERR_FLOOD_RSVD}, {35, 1, PKT_ERR_FLOOD_RSVD},
+    {32, 2, PKT_ERR_HOPS},   {32, 0xff, PKT_ERR_HOPS},	  {40, 2, PKT_ERR_VERSION},
+    {41, 3, PKT_ERR_NESTED}, {41, 9, PKT_ERR_TYPE},	  {42, 1, PKT_ERR_FLAGS},
+    {59, 0, PKT_ERR_VNET},   {59, 1, PKT_ERR_VNET},	  {39, 1, PKT_ERR_TAG},
+    {32, 1, PKT_OK},
 };
 
 static void test_flood_bad(void **state)
@@ -168,7 +234,8 @@ static void test_flood_bad(void **state)
 	for (size_t i = 0; i < sizeof(flood_bad) / sizeof(flood_bad[0]); i++) {
 		struct pkt_info info = {.len = 4242};
 		uint8_t *f = make_frame(buf + ROOM, 64);
-		p = pkt_push_flood(pkt_push_vnet(f, 2 * ROOM, PKT_FRAME, &id), ROOM, &origin, 5, 0);
+		p = pkt_push_flood(pkt_push_vnet(f, 2 * ROOM, PKT_FRAME, &id), ROOM, &origin, 5, 0,
+				   false);
 		p[flood_bad[i].off] = flood_bad[i].val;
 		assert_int_equal(pkt_decode(p, len, 0, &info), flood_bad[i].st);
 		if (flood_bad[i].st != PKT_OK)
@@ -176,7 +243,7 @@ static void test_flood_bad(void **state)
 	}
 	/* Unspecified origin; truncated envelopes. */
 	p = pkt_push_flood(pkt_push_vnet(make_frame(buf + ROOM, 64), 2 * ROOM, PKT_FRAME, &id),
-			   ROOM, &origin, 5, 0);
+			   ROOM, &origin, 5, 0, false);
 	struct pkt_info info;
 	assert_int_equal(pkt_decode(p, PKT_FLOOD_HDR_LEN - 1, 0, &info), PKT_ERR_SHORT);
 	assert_int_equal(pkt_decode(p, PKT_FLOOD_HDR_LEN, 0, &info), PKT_ERR_SHORT);
@@ -250,8 +317,8 @@ static void test_push_errors(void **state)
 	assert_null(pkt_push_vnet(buf + 23, 23, PKT_FRAME, &id));
 	assert_non_null(pkt_push_vnet(buf + 24, 24, PKT_FRAME, &id));
 	assert_null(pkt_push_vnet(buf + 24, 24, PKT_ESP, &id));
-	assert_null(pkt_push_flood(buf + 35, 35, &a, 1, 0));
-	assert_non_null(pkt_push_flood(buf + 36, 36, &a, 1, 0));
+	assert_null(pkt_push_flood(buf + 35, 35, &a, 1, 0, false));
+	assert_non_null(pkt_push_flood(buf + 36, 36, &a, 1, 0, false));
 	uint8_t frame[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	assert_true(pkt_eth_is_group(frame));
 	frame[0] = 0x01;
@@ -265,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_clear_frame),	  cmocka_unit_test(test_clear_varp),
 	    cmocka_unit_test(test_esp),		  cmocka_unit_test(test_flood),
+	    cmocka_unit_test(test_flood_tagged),  cmocka_unit_test(test_sa_type),
 	    cmocka_unit_test(test_flood_bad),	  cmocka_unit_test(test_short),
 	    cmocka_unit_test(test_frame_lengths), cmocka_unit_test(test_push_errors),
 	};
