@@ -6,7 +6,8 @@
  * multicast group with hops = 1 (never to another peer); one that came by
  * multicast from our own subnet is sent unchanged (hops 0) by unicast to
  * each of our peers but its origin and its sender (docs/wire.md, FLOOD).
- * A FLOOD that came by unicast is taken only from a configured peer; on a
+ * A FLOOD that came by unicast is taken only from a configured peer (but
+ * an SA ANNOUNCE, which only a key holder can make); on a
  * secured vnet its envelope's tag and its ESP ICV (which also covers the
  * envelope's origin and sequence number) must verify before anything of it
  * counts, the duplicate window included.
@@ -254,7 +255,10 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 	enum relay relay = relay_of(dp, len, info, c);
 	uint8_t *copy = NULL;
 
-	if (!c->ri.multicast && !from_peer(dp, &c->ri.from)) {
+	/* An SA ANNOUNCE is the exception: only a key holder can make one
+	 * (tagged twice), and a host that peers with us before we peer with
+	 * it must still be heard, or its subnet would not learn its SA. */
+	if (!c->ri.multicast && info->kind != PKT_SA && !from_peer(dp, &c->ri.from)) {
 		stats_of(dp, flood_vnet(dp, info))->drop_notpeer++;
 		return;
 	}

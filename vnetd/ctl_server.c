@@ -21,6 +21,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "tun.h"
 #include "vnetd.h"
 
 #define CTL_CLIENTS_MAX 64
@@ -196,6 +197,34 @@ static int ctl_vnet_delete(struct ctl_client *c, const uint8_t *p, size_t len)
 	if (rc < 0)
 		return ctl_fail(c, CTL_VN_VNET_DELETE, rc, msg);
 	ctl_server_records(c, CTL_VN_VNET_DELETE, NULL, 0, 1);
+	return CTL_DONE;
+}
+
+/* A new sending SA now (as at sequence exhaustion): for an operator who
+ * wants one, and for tests. */
+static int ctl_sa_rekey(struct ctl_client *c, const uint8_t *p, size_t len)
+{
+	struct vnet_id id;
+	struct vnetd_vnet *v;
+	char msg[256], ids[VNET_ID_STRLEN];
+	int rc = vn_ctl_id_decode(p, len, id.b);
+
+	if (rc < 0)
+		return rc;
+	v = vnet_mgr_find(c->d, &id);
+	vnet_id_str(&id, ids);
+	if (!v || !v->tv) {
+		snprintf(msg, sizeof(msg), "vnet %s: no such vnet", ids);
+		return ctl_fail(c, CTL_VN_SA_REKEY, -ENOENT, msg);
+	}
+	rc = tun_vnet_rekey(v->tv);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "vnet %s: rekey: %s", ids,
+			 rc == -EINVAL ? "security none has no SA" : strerror(-rc));
+		return ctl_fail(c, CTL_VN_SA_REKEY, rc, msg);
+	}
+	log_info("vnet %s: rekeyed on request", ids);
+	ctl_server_records(c, CTL_VN_SA_REKEY, NULL, 0, 1);
 	return CTL_DONE;
 }
 
@@ -377,6 +406,7 @@ static int ctl_sa_list(struct ctl_client *c, const uint8_t *p, size_t len)
 static const struct ctl_handler ctl_handlers[] = {
     {CTL_VN_VNET_CREATE, "vnet-create", ctl_vnet_create},
     {CTL_VN_VNET_DELETE, "vnet-delete", ctl_vnet_delete},
+    {CTL_VN_SA_REKEY, "sa-rekey", ctl_sa_rekey},
     {CTL_VN_VNET_LIST, "vnet-list", ctl_vnet_list},
     {CTL_VN_PEER_ADD, "peer-add", ctl_peer_add},
     {CTL_VN_PEER_DEL, "peer-del", ctl_peer_del},

@@ -257,6 +257,16 @@ static int vn_varp_flush(struct vn_cli *cli, int argc, char **argv)
 	return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, id, sizeof(id), NULL);
 }
 
+static int vn_sa_rekey(struct vn_cli *cli, int argc, char **argv)
+{
+	uint8_t id[16];
+
+	(void)argc;
+	if (vn_id_arg(argv[0], argv[1], id) < 0)
+		return VN_EXIT_USAGE;
+	return vn_request(cli, argv[0], CTL_VN_SA_REKEY, id, sizeof(id), NULL);
+}
+
 static int vn_stats(struct vn_cli *cli, int argc, char **argv)
 {
 	(void)argc;
@@ -309,6 +319,11 @@ const struct vn_cmd vn_cmds[] = {
      "Every SA with its SPI, addresses and sequence number; with --keys also\n"
      "the key material in hex (GCM: key then salt, as Wireshark wants it).",
      1, 1, VN_OPT_KEYS, vn_sa_list},
+    {"sa-rekey", "ID", "send with a new SA on vnet ID now",
+     "Draws a new SA (fresh nonce and SPI) for our traffic on vnet ID and\n"
+     "announces it, as happens by itself before sequence numbers run out.\n"
+     "Other hosts learn it at once; the old one stays valid for 30 s.",
+     2, 2, 0, vn_sa_rekey},
     {NULL, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 

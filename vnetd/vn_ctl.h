@@ -27,6 +27,7 @@ enum {
 	CTL_VN_VARP_FLUSH = 0x0308,  /* req: empty (all) or vnet id, reply: empty */
 	CTL_VN_STATS = 0x0309,	     /* req: empty, reply: vn_ctl_stats[] */
 	CTL_VN_SA_LIST = 0x030a,     /* req: u8 with_keys, reply: vn_ctl_sa[] */
+	CTL_VN_SA_REKEY = 0x030b,    /* req: vnet id (16), reply: empty */
 };
 
 #define VN_CTL_ID_LEN 16

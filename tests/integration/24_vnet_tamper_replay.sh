@@ -206,7 +206,7 @@ got=$(topo_ping_count h1 10.97.0.22 3)
 [ "$(refused 3)" -gt 0 ] || topo_fail "h3 refused no SA message of h1"
 [ "$(topo_stat 3 97 frames_in)" = "$h3in" ] || topo_fail "h3 (wrong key) took frames in"
 for n in 1 3; do
-	got=$(topo_vn $n --json sa-list | jq -c '[.[] | select(.dir == "in") | .src] | sort')
+	got=$(topo_vn $n --json sa-list | jq -c '[.[] | select(.vnet == "97" and .dir == "in") | .src] | sort')
 	want='["10.0.1.2"]'
 	[ $n = 3 ] && want='[]'
 	[ "$got" = "$want" ] || topo_fail "h$n learned SAs from $got, want $want"

@@ -196,6 +196,32 @@ static void test_flood_many(void **state)
 	replay_flood_free(t);
 }
 
+/* A floor window: everything up to top counts as recorded, nothing
+ * above it, also right above top in the same bitmap word and past it. */
+static void test_floor(void **state)
+{
+	static const uint32_t tops[] = {0, 1, 62, 63, 64, 100, 127, 2047, 2048, 5000, 0xffff0000u};
+	struct replay_win w;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		uint32_t top = tops[i];
+
+		replay_init_floor(&w, top);
+		assert_int_equal(w.top, top);
+		for (uint32_t d = 0; d < 2100 && d < top; d++)
+			assert_int_not_equal(replay_check(&w, top - d), REPLAY_NEW);
+		for (uint32_t d = 1; d < 200; d++)
+			assert_int_equal(replay_check(&w, top + d), REPLAY_NEW);
+		/* Out of order above the floor still works. */
+		assert_int_equal(replay_update(&w, top + 5), REPLAY_NEW);
+		assert_int_equal(replay_update(&w, top + 2), REPLAY_NEW);
+		assert_int_equal(replay_update(&w, top + 2), REPLAY_DUPLICATE);
+		assert_int_equal(replay_check(&w, top), top ? REPLAY_DUPLICATE : REPLAY_TOO_OLD);
+		assert_int_equal(replay_check(&w, top + 1), REPLAY_NEW);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_win64),
 	    cmocka_unit_test(test_flood_table),
 	    cmocka_unit_test(test_flood_many),
+	    cmocka_unit_test(test_floor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
