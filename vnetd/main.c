@@ -374,11 +374,6 @@ static int main_handles(struct vnetd *d)
 		log_error("netlink: %s", strerror(errno));
 		return -errno;
 	}
-	d->macs = mac_table_new(VNETD_MACS_MAX);
-	if (!d->macs) {
-		log_error("MAC table: %s", strerror(errno));
-		return -errno;
-	}
 	d->res = res_new(d->loop, NULL);
 	if (!d->res) {
 		log_error("resolver: %s", strerror(errno));
@@ -430,8 +425,6 @@ static void vnetd_stop(struct vnetd *d)
 	d->dp = NULL;
 	res_free(d->res);
 	d->res = NULL;
-	mac_table_free(d->macs);
-	d->macs = NULL;
 	nl_link_free(d->nl);
 	d->nl = NULL;
 	ev_signal_stop(&d->sig_term);

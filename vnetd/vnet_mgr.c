@@ -128,7 +128,7 @@ static int vnet_mgr_datapath(struct vnetd_vnet *v, char *msg, size_t msglen)
 	tc.suite = v->conf.suite; /* ESP_SUITE_NONE for security none */
 	tc.key = v->key;
 	tc.epoch = v->d->epoch;
-	tc.macs = v->d->macs;
+	tc.macs = v->macs;
 	v->tv = tun_dp_vnet_add(v->d->dp, &tc);
 	esp_key_wipe(&tc.key);
 	v->epoch = tc.epoch;
@@ -153,6 +153,7 @@ static void vnet_mgr_free(struct vnetd_vnet *v)
 	vnet_mgr_close(v);
 	esp_key_wipe(&v->key);
 	free(v->locals);
+	mac_table_free(v->macs);
 	free(v);
 }
 
@@ -168,7 +169,7 @@ void vnet_mgr_close(struct vnetd_vnet *v)
 		close(v->tap_fd); /* not persistent: the TAP goes with it */
 		v->tap_fd = -1;
 	}
-	mac_table_flush(v->d->macs, &v->conf.id, 0);
+	mac_table_flush(v->macs, NULL, 0);
 }
 
 static struct vnetd_vnet *vnet_mgr_alloc(struct vnetd *d, const struct vnet_conf *conf)
@@ -181,6 +182,12 @@ static struct vnetd_vnet *vnet_mgr_alloc(struct vnetd *d, const struct vnet_conf
 	v->d = d;
 	v->conf = *conf;
 	v->tap_fd = -1;
+	v->macs = mac_table_new(conf->mac_max ? conf->mac_max : VNET_MAC_MAX_DEFAULT);
+	if (!v->macs) {
+		free(v);
+		return NULL;
+	}
+	v->announce_tokens = VNETD_ANNOUNCE_BURST;
 	ev_io_init(&v->tap_io, -1, vnet_mgr_tap_cb, v);
 	snprintf(v->name, sizeof(v->name), "vnet %s", vnet_id_str(&conf->id, id));
 	return v;
