@@ -73,6 +73,10 @@ static int vnet_mgr_bridge(struct vnetd_vnet *v, bool restoring, char *msg, size
 	/* Whether delete removes the bridge was decided when the vnet was
 	 * first created, even if the bridge had to be re-made (a reboot). */
 	v->bridge_created = restoring ? persist_vnet_created(v->d, &v->conf.id) : made;
+	/* The kernel's FDB gets the vnet's quota too; an old kernel ignores
+	 * it, and a failure costs only that bound. */
+	if (rc == 0 && nl_link_bridge_set_fdb_max(nl, v->conf.bridge, v->conf.mac_max) < 0)
+		log_warn("%s: %s", v->name, nl_link_errmsg(nl));
 	if (rc == 0)
 		rc = nl_link_set_up(nl, v->conf.bridge, true);
 	if (rc == 0)
