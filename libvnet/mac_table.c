@@ -1,7 +1,9 @@
 /*
  * MAC location table: a fixed pool of entries chained from a power-of-two
  * bucket array by index, so that the table never allocates after
- * mac_table_new and its size bound is exact.
+ * mac_table_new and its size bound is exact. Remote entries are also on a
+ * doubly linked list by index, least recently confirmed first, which is
+ * what makes eviction O(1) on a full table.
  */
 #include "mac_table.h"
 
@@ -18,7 +20,8 @@
 
 struct slot {
 	struct mac_entry e;
-	uint32_t next; /* bucket chain, or free list */
+	uint32_t next;	       /* bucket chain, or free list */
+	uint32_t older, newer; /* remote entries: the confirmation order */
 	bool used;
 };
 
@@ -31,6 +34,9 @@ struct mac_table {
 	 * scan): lets a put on a full table refuse, and an age call return,
 	 * without scanning. */
 	uint64_t next_expiry;
+	uint32_t oldest, newest; /* remote entries, NIL when none */
+	size_t nlocal;
+	uint64_t evicted, refused;
 	uint32_t *buckets;
 	struct slot *slots;
 };
@@ -74,6 +80,7 @@ struct mac_table *mac_table_new(size_t max_entries)
 		t->slots[i].next = i + 1 < max_entries ? (uint32_t)(i + 1) : NIL;
 	t->free_head = 0;
 	t->next_expiry = MAC_TABLE_NEVER;
+	t->oldest = t->newest = NIL;
 	return t;
 }
 
@@ -102,10 +109,58 @@ static uint32_t find(const struct mac_table *t, const struct vnet_id *vnet, cons
 	return NIL;
 }
 
+static void lru_remove(struct mac_table *t, uint32_t idx)
+{
+	struct slot *s = &t->slots[idx];
+
+	if (s->older != NIL)
+		t->slots[s->older].newer = s->newer;
+	else
+		t->oldest = s->newer;
+	if (s->newer != NIL)
+		t->slots[s->newer].older = s->older;
+	else
+		t->newest = s->older;
+	s->older = s->newer = NIL;
+}
+
+static void lru_append(struct mac_table *t, uint32_t idx)
+{
+	struct slot *s = &t->slots[idx];
+
+	s->older = t->newest;
+	s->newer = NIL;
+	if (t->newest != NIL)
+		t->slots[t->newest].newer = idx;
+	else
+		t->oldest = idx;
+	t->newest = idx;
+}
+
+/* Leaves the entry's place in the remote list and the local count as if
+ * it were gone; set_kind puts it back under its (new) flags. */
+static void clear_kind(struct mac_table *t, uint32_t idx)
+{
+	if (t->slots[idx].e.flags & MAC_TABLE_REMOTE)
+		lru_remove(t, idx);
+	else if (t->slots[idx].e.flags & MAC_TABLE_LOCAL)
+		t->nlocal--;
+}
+
+static void set_kind(struct mac_table *t, uint32_t idx, uint32_t flags)
+{
+	t->slots[idx].e.flags = flags;
+	if (flags & MAC_TABLE_REMOTE)
+		lru_append(t, idx);
+	else
+		t->nlocal++;
+}
+
 static void unlink_slot(struct mac_table *t, uint32_t idx)
 {
 	uint32_t *link = &t->buckets[bucket_of(t, &t->slots[idx].e.vnet, t->slots[idx].e.mac)];
 
+	clear_kind(t, idx);
 	while (*link != idx)
 		link = &t->slots[*link].next;
 	*link = t->slots[idx].next;
@@ -122,6 +177,7 @@ static uint32_t alloc_slot(struct mac_table *t, const struct vnet_id *vnet, cons
 
 	t->free_head = s->next;
 	memset(s, 0, sizeof(*s));
+	s->older = s->newer = NIL;
 	s->e.vnet = *vnet;
 	memcpy(s->e.mac, mac, 6);
 	s->used = true;
@@ -129,6 +185,27 @@ static uint32_t alloc_slot(struct mac_table *t, const struct vnet_id *vnet, cons
 	t->buckets[b] = idx;
 	t->count++;
 	return idx;
+}
+
+/* A full table: the least recently confirmed remote entry goes (no scan:
+ * an attacker inserting at line rate must not cost a pass over the table
+ * per frame). An expired one was due anyway and is not counted. With no
+ * remote entry, local ones win: refused, unless some local entry with an
+ * expiry is due (vnetd's never are). */
+static int make_room(struct mac_table *t, uint64_t now_ms)
+{
+	uint32_t victim = t->oldest;
+
+	if (victim != NIL) {
+		if (live(&t->slots[victim].e, now_ms))
+			t->evicted++;
+		unlink_slot(t, victim);
+		return 0;
+	}
+	if (now_ms >= t->next_expiry && mac_table_age(t, now_ms) > 0)
+		return 0;
+	t->refused++;
+	return -ENOSPC;
 }
 
 int mac_table_put(struct mac_table *t, const struct vnet_id *vnet, const uint8_t mac[6],
@@ -142,19 +219,19 @@ int mac_table_put(struct mac_table *t, const struct vnet_id *vnet, const uint8_t
 		return -EINVAL;
 	idx = find(t, vnet, mac);
 	if (idx == NIL) {
-		/* Expired entries count as absent: reclaim them before refusing. */
-		if (t->count == t->max &&
-		    (now_ms < t->next_expiry || mac_table_age(t, now_ms) == 0))
+		if (t->count == t->max && make_room(t, now_ms) < 0)
 			return -ENOSPC;
 		idx = alloc_slot(t, vnet, mac);
 		changed = 1;
 	} else {
 		e = &t->slots[idx].e;
 		changed = !live(e, now_ms) || e->flags != flags || !vnet_addr_eq(&e->coa, coa);
+		clear_kind(t, idx);
 	}
+	/* New or confirmed: a remote entry becomes the newest. */
+	set_kind(t, idx, flags);
 	e = &t->slots[idx].e;
 	e->coa = *coa;
-	e->flags = flags;
 	e->expires_ms = expires_ms;
 	if (expires_ms < t->next_expiry)
 		t->next_expiry = expires_ms;
@@ -226,6 +303,15 @@ size_t mac_table_flush(struct mac_table *t, const struct vnet_id *vnet, uint32_t
 size_t mac_table_count(const struct mac_table *t)
 {
 	return t->count;
+}
+
+void mac_table_stats(const struct mac_table *t, struct mac_table_stats *out)
+{
+	out->count = t->count;
+	out->local = t->nlocal;
+	out->max = t->max;
+	out->evicted = t->evicted;
+	out->refused = t->refused;
 }
 
 int mac_table_foreach(const struct mac_table *t, int (*fn)(const struct mac_entry *e, void *arg),

@@ -5,10 +5,17 @@
  * announces. A put replaces the old location at once (an announce after a
  * migration must win immediately). Entries expire at an absolute time on a
  * monotonic millisecond clock that the caller passes in; expired entries
- * are invisible to lookups and removed by mac_table_age. The table holds at
- * most `max_entries`; a put beyond that fails with -ENOSPC, it never evicts
- * (the caller decides what to drop, and counts it). The hash is seeded per
- * table so that peers cannot choose colliding MACs.
+ * are invisible to lookups and removed by mac_table_age. The hash is seeded
+ * per table so that peers cannot choose colliding MACs.
+ *
+ * The table holds at most `max_entries` (vnetd gives each vnet its own
+ * table, sized by the vnet's `mac-max`, so one vnet cannot fill another's).
+ * Remote entries are kept in order of their last confirmation (a put of the
+ * entry, whatever changed); when the table is full a new entry, local or
+ * remote, takes the place of the least recently confirmed remote entry (an
+ * eviction, counted unless that entry had expired anyway). Local entries
+ * are never evicted: when every entry is local a new entry is refused with
+ * -ENOSPC and counted. Both are O(1).
  */
 #ifndef TERN_MAC_TABLE_H
 #define TERN_MAC_TABLE_H
@@ -35,17 +42,26 @@ struct mac_entry {
 
 struct mac_table;
 
+struct mac_table_stats {
+	size_t count;	  /* entries held, expired ones until aged out */
+	size_t local;	  /* of which local */
+	size_t max;	  /* max_entries */
+	uint64_t evicted; /* live remote entries dropped to make room */
+	uint64_t refused; /* new entries refused: full of local entries */
+};
+
 /* Creates an empty table for at most max_entries (1..2^24) entries. Returns
  * NULL with errno EINVAL or ENOMEM. */
 struct mac_table *mac_table_new(size_t max_entries);
 /* Frees the table and its entries. NULL is safe. */
 void mac_table_free(struct mac_table *t);
 
-/* Inserts or replaces the entry for (vnet, mac). Returns 1 if it is new or
- * its location or flags changed (worth logging/announcing), 0 if only the
- * expiry was refreshed, -ENOSPC if the table is full even after removing
- * expired entries, -EINVAL if flags is not exactly one of LOCAL/REMOTE. An
- * expired entry counts as absent. */
+/* Inserts or replaces the entry for (vnet, mac) and makes it the most
+ * recently confirmed. A new entry in a full table evicts the least recently
+ * confirmed remote entry. Returns 1 if it is new or its location or flags
+ * changed (worth logging/announcing), 0 if only the expiry was refreshed,
+ * -ENOSPC if the table is full of local entries, -EINVAL if flags is not
+ * exactly one of LOCAL/REMOTE. An expired entry counts as absent. */
 int mac_table_put(struct mac_table *t, const struct vnet_id *vnet, const uint8_t mac[6],
 		  const struct vnet_addr *coa, uint32_t flags, uint64_t expires_ms,
 		  uint64_t now_ms);
@@ -67,6 +83,9 @@ size_t mac_table_flush(struct mac_table *t, const struct vnet_id *vnet, uint32_t
 
 /* Number of entries held, expired ones included until aged out. */
 size_t mac_table_count(const struct mac_table *t);
+
+/* Counts and counters of the table. */
+void mac_table_stats(const struct mac_table *t, struct mac_table_stats *out);
 
 /* Calls fn on every entry (expired ones included until aged out) in no
  * particular order; stops and returns fn's value when it is non-zero.

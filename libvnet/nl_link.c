@@ -334,6 +334,47 @@ int nl_link_bridge_ensure(struct nl_link *nl, const char *name, unsigned mtu)
 	return 0;
 }
 
+/* Newer than this system's <linux/if_link.h> may be (added in Linux 6.8,
+ * after IFLA_BR_FDB_N_LEARNED = 48); libnl-route has no setter for it. */
+#ifndef IFLA_BR_FDB_MAX_LEARNED
+#define IFLA_BR_FDB_MAX_LEARNED 49
+#endif
+
+int nl_link_bridge_set_fdb_max(struct nl_link *nl, const char *name, uint32_t max)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct nlattr *info, *data;
+	struct nl_msg *m;
+	int err = nl_link_ifindex(nl, name);
+
+	if (err < 0)
+		return err;
+	ifi.ifi_index = err;
+	m = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+	if (!m)
+		return fail(nl, -ENOMEM, "bridge", name, "set fdb_max_learned");
+	err = nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	if (!err && !(info = nla_nest_start(m, IFLA_LINKINFO)))
+		err = -NLE_NOMEM;
+	if (!err)
+		err = nla_put_string(m, IFLA_INFO_KIND, "bridge");
+	if (!err && !(data = nla_nest_start(m, IFLA_INFO_DATA)))
+		err = -NLE_NOMEM;
+	if (!err) {
+		err = nla_put_u32(m, IFLA_BR_FDB_MAX_LEARNED, max);
+		nla_nest_end(m, data);
+		nla_nest_end(m, info);
+	}
+	request_begin(nl);
+	if (!err)
+		err = nl_send_auto(nl->sk, m);
+	if (err >= 0)
+		err = nl_wait_for_ack(nl->sk);
+	nlmsg_free(m);
+	err = request_errno(nl, err);
+	return err ? fail(nl, err, "bridge", name, "set fdb_max_learned %u", max) : 0;
+}
+
 int nl_link_veth_add(struct nl_link *nl, const char *name, const char *peer)
 {
 	int err;

@@ -59,6 +59,12 @@ int nl_link_bridge_add(struct nl_link *nl, const char *name, unsigned mtu);
  * (its MTU is then set if mtu != 0): what a restarted vnetd needs. Returns
  * 0, -EEXIST if `name` exists and is not a bridge, or another -errno. */
 int nl_link_bridge_ensure(struct nl_link *nl, const char *name, unsigned mtu);
+/* Limits how many FDB entries bridge `name` learns (fdb_max_learned, Linux
+ * 6.8 and later; 0 is no limit): past it the kernel learns no new source
+ * MAC until entries age out, so a guest sending random source MACs cannot
+ * grow the FDB without bound. Kernels without the attribute ignore it.
+ * Returns 0 or -errno. */
+int nl_link_bridge_set_fdb_max(struct nl_link *nl, const char *name, uint32_t max);
 /* Lists the links whose master is bridge `name` into out[0..cap) in
  * ifindex order. Returns the number of ports (which may exceed cap: only
  * cap are stored), -ENODEV if no such link, -EINVAL if it is not a bridge. */

@@ -184,10 +184,23 @@ static int conf_mtu(const struct sxp_node *v, struct vnet_conf *conf, struct sxp
 	return r;
 }
 
+static int conf_mac_max(const struct sxp_node *v, struct vnet_conf *conf, struct sxp_error *err)
+{
+	long long n;
+	int r = sxp_get_int(v, "mac-max", VNET_MAC_MAX_MIN, VNET_MAC_MAX_MAX, &n, err);
+
+	conf->mac_max = VNET_MAC_MAX_DEFAULT;
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0)
+		conf->mac_max = (unsigned)n;
+	return r;
+}
+
 int vnet_conf_from_sxp(const struct sxp_node *vnet, struct vnet_conf *conf, struct sxp_error *err)
 {
-	static const char *const keys[] = {"id",	"bridge",   "vnetif", "security",
-					   "esp-suite", "key-file", "mtu",    NULL};
+	static const char *const keys[] = {"id",       "bridge", "vnetif",  "security", "esp-suite",
+					   "key-file", "mtu",	 "mac-max", NULL};
 	const char *key = sxp_key(vnet);
 	int r;
 
@@ -211,6 +224,8 @@ int vnet_conf_from_sxp(const struct sxp_node *vnet, struct vnet_conf *conf, stru
 		r = conf_key_file(vnet, conf, err);
 	if (r == 0)
 		r = conf_mtu(vnet, conf, err);
+	if (r == 0)
+		r = conf_mac_max(vnet, conf, err);
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -243,7 +258,9 @@ size_t vnet_conf_format(const struct vnet_conf *conf, char *buf, size_t cap)
 			 esp_sa_suite_name(conf->suite), path);
 	}
 	return (size_t)snprintf(buf, cap,
-				"(vnet (id %s) (bridge %s) (vnetif %s) (security %s)%s (mtu %u))\n",
+				"(vnet (id %s) (bridge %s) (vnetif %s) (security %s)%s (mtu %u) "
+				"(mac-max %u))\n",
 				vnet_id_str(&conf->id, id), conf->bridge, conf->vnetif,
-				vnet_conf_security_name(conf->security), tail, conf->mtu);
+				vnet_conf_security_name(conf->security), tail, conf->mtu,
+				conf->mac_max);
 }

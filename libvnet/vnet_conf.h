@@ -10,7 +10,10 @@
  * form), security none|auth|conf (default none), esp-suite (default
  * aes128-gcm for conf, null-sha1 for auth; refused for none or when it does
  * not match the level), key-file (required iff security is not none), mtu
- * (576..9000, default 1400). Unknown and repeated keys are refused.
+ * (576..9000, default 1400), mac-max (16..65536, default 4096: how many MACs,
+ * local and remote, the vnet's MAC table holds on one host; see
+ * mac_table.h for what happens at the limit). Unknown and repeated keys are
+ * refused.
  */
 #ifndef TERN_VNET_CONF_H
 #define TERN_VNET_CONF_H
@@ -27,6 +30,9 @@
 #define VNET_MTU_DEFAULT 1400
 #define VNET_MTU_MIN 576
 #define VNET_MTU_MAX 9000
+#define VNET_MAC_MAX_DEFAULT 4096
+#define VNET_MAC_MAX_MIN 16
+#define VNET_MAC_MAX_MAX 65536
 
 enum vnet_security { VNET_SEC_NONE, VNET_SEC_AUTH, VNET_SEC_CONF };
 
@@ -38,6 +44,7 @@ struct vnet_conf {
 	enum esp_suite_id suite;	   /* ESP_SUITE_NONE iff security none */
 	char key_file[VNET_CONF_PATH_MAX]; /* "" iff security none */
 	unsigned mtu;
+	unsigned mac_max; /* MAC table quota on one host */
 };
 
 /* Fills *conf from a `(vnet ...)` list. Returns 0 or -EINVAL with err

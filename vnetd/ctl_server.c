@@ -330,7 +330,8 @@ static int ctl_varp_list(struct ctl_client *c, const uint8_t *p, size_t len)
 
 	if (rc < 0)
 		return rc;
-	rc = mac_table_foreach(c->d->macs, ctl_varp_one, &a);
+	for (struct vnetd_vnet *v = c->d->vnets; v && rc == 0; v = v->next)
+		rc = mac_table_foreach(v->macs, ctl_varp_one, &a);
 	if (rc < 0)
 		ctl_server_error(c, CTL_VN_VARP_LIST, rc, "varp-list: out of memory");
 	else
@@ -352,9 +353,13 @@ static int ctl_varp_flush(struct ctl_client *c, const uint8_t *p, size_t len)
 		snprintf(msg, sizeof(msg), "vnet %s: no such vnet", vnet_id_str(&id, ids));
 		return ctl_fail(c, CTL_VN_VARP_FLUSH, -ENOENT, msg);
 	}
-	n = mac_table_flush(c->d->macs, has_id ? &id : NULL, MAC_TABLE_REMOTE);
+	n = 0;
+	for (struct vnetd_vnet *v = c->d->vnets; v; v = v->next) {
+		if (!has_id || vnet_id_eq(&v->conf.id, &id))
+			n += mac_table_flush(v->macs, NULL, MAC_TABLE_REMOTE);
+	}
 	log_info("varp: flushed %zu remote entries%s%s", n, has_id ? " of vnet " : "",
-		 has_id ? ids : "");
+		 has_id ? vnet_id_str(&id, ids) : "");
 	ctl_server_records(c, CTL_VN_VARP_FLUSH, NULL, 0, 1);
 	return CTL_DONE;
 }

@@ -7,8 +7,15 @@
  * FDB are dropped. The list here is the truth for FDB resyncs (mark stale
  * at SYNC_BEGIN, sweep at SYNC_END); the MAC table is what the data path
  * and VARP read.
+ *
+ * A guest can make the bridge learn any number of source MACs: the list
+ * holds at most the vnet's mac-max, the MAC table refuses a new local MAC
+ * once all of its entries are local (the MACs already there stay), new
+ * announces go through the vnet's announce limit, and what is logged about
+ * them is rate limited; the counts are in `vn stats`.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,24 +38,62 @@ static struct local_mac *local_macs_find(struct vnetd_vnet *v, const uint8_t mac
 	return NULL;
 }
 
-/* Puts mac into the MAC table as local; announces it if it is new here
+/* True for the 1st, 2nd, 4th, 8th... occurrence: a warning about
+ * something a guest can repeat at will is logged with its count, never once
+ * per occurrence. */
+static bool local_macs_pow2(uint64_t n)
+{
+	return n && (n & (n - 1)) == 0;
+}
+
+static void local_macs_announce(struct vnetd_vnet *v, struct local_mac *l)
+{
+	if (varp_proto_announce_ok(v)) {
+		varp_proto_send(v, VARP_MSG_ANNOUNCE, l->mac, NULL);
+		return;
+	}
+	if (!l->announce_due) {
+		l->announce_due = true;
+		v->announces_due++;
+	}
+}
+
+/* Puts l's MAC into the MAC table as local; announces it if it is new here
  * or had been elsewhere. */
-static void local_macs_claim(struct vnetd_vnet *v, const uint8_t mac[6])
+static void local_macs_claim(struct vnetd_vnet *v, struct local_mac *l)
 {
 	struct vnetd *d = v->d;
+	struct mac_table_stats st;
 	char m[18];
 	int rc;
 
-	rc = mac_table_put(d->macs, &v->conf.id, mac, &d->local, MAC_TABLE_LOCAL, MAC_TABLE_NEVER,
-			   ev_now_ms());
-	local_macs_fmt(mac, m);
+	rc = mac_table_put(v->macs, &v->conf.id, l->mac, &d->local, MAC_TABLE_LOCAL,
+			   MAC_TABLE_NEVER, ev_now_ms());
+	local_macs_fmt(l->mac, m);
+	if (rc == -ENOSPC) {
+		mac_table_stats(v->macs, &st);
+		if (local_macs_pow2(st.refused))
+			log_warn("%s: %s: MAC table full of local MACs (mac-max %u), "
+				 "%" PRIu64 " refused so far",
+				 v->name, m, v->conf.mac_max, st.refused);
+		return;
+	}
 	if (rc < 0) {
 		log_warn("%s: %s: MAC table: %s", v->name, m, strerror(-rc));
 		return;
 	}
 	if (rc == 1) {
-		log_info("%s: %s is local", v->name, m);
-		varp_proto_send(v, VARP_MSG_ANNOUNCE, mac, NULL);
+		if (varp_proto_may_log())
+			log_info("%s: %s is local", v->name, m);
+		local_macs_announce(v, l);
+	}
+}
+
+static void local_macs_forget_due(struct vnetd_vnet *v, struct local_mac *l)
+{
+	if (l->announce_due) {
+		l->announce_due = false;
+		v->announces_due--;
 	}
 }
 
@@ -57,9 +102,10 @@ static void local_macs_add(struct vnetd_vnet *v, const struct fdb_event *e)
 	struct local_mac *l = local_macs_find(v, e->mac);
 
 	if (!l) {
-		if (v->nlocals == VNETD_LOCAL_MAX) {
-			log_warn("%s: more than %d local MACs, ignoring more", v->name,
-				 VNETD_LOCAL_MAX);
+		if (v->nlocals >= v->conf.mac_max) {
+			if (local_macs_pow2(++v->locals_ignored))
+				log_warn("%s: more than %u local MACs, %" PRIu64 " ignored so far",
+					 v->name, v->conf.mac_max, v->locals_ignored);
 			return;
 		}
 		if (v->nlocals % 64 == 0) {
@@ -69,26 +115,28 @@ static void local_macs_add(struct vnetd_vnet *v, const struct fdb_event *e)
 			v->locals = n;
 		}
 		l = &v->locals[v->nlocals++];
+		memset(l, 0, sizeof(*l));
 		memcpy(l->mac, e->mac, 6);
 	}
 	l->port = e->port;
 	l->stale = false;
-	local_macs_claim(v, e->mac);
+	local_macs_claim(v, l);
 }
 
 static void local_macs_remove_at(struct vnetd_vnet *v, size_t i)
 {
-	struct vnetd *d = v->d;
 	const struct mac_entry *me;
 	char m[18];
 
-	me = mac_table_get(d->macs, &v->conf.id, v->locals[i].mac, ev_now_ms());
+	me = mac_table_get(v->macs, &v->conf.id, v->locals[i].mac, ev_now_ms());
 	/* A remote announce may already have replaced it (the guest moved):
 	 * that entry is newer and stays. */
 	if (me && (me->flags & MAC_TABLE_LOCAL))
-		mac_table_del(d->macs, &v->conf.id, v->locals[i].mac);
+		mac_table_del(v->macs, &v->conf.id, v->locals[i].mac);
 	local_macs_fmt(v->locals[i].mac, m);
-	log_info("%s: %s left the bridge", v->name, m);
+	if (varp_proto_may_log())
+		log_info("%s: %s left the bridge", v->name, m);
+	local_macs_forget_due(v, &v->locals[i]);
 	v->locals[i] = v->locals[--v->nlocals];
 }
 
@@ -157,12 +205,41 @@ void local_macs_stop(struct vnetd_vnet *v)
 	v->fdb = NULL;
 }
 
+/* The periodic pass is not rate limited: it sends at most mac-max
+ * announces per ttl/3, and it is what keeps the other hosts' entries of
+ * genuine guests alive whatever a flood of new MACs does to the bucket. */
 void local_macs_announce_all(struct vnetd_vnet *v)
 {
 	for (size_t i = 0; i < v->nlocals; i++) {
+		struct local_mac *l = &v->locals[i];
 		const struct mac_entry *me =
-		    mac_table_get(v->d->macs, &v->conf.id, v->locals[i].mac, ev_now_ms());
-		if (me && (me->flags & MAC_TABLE_LOCAL))
-			varp_proto_send(v, VARP_MSG_ANNOUNCE, v->locals[i].mac, NULL);
+		    mac_table_get(v->macs, &v->conf.id, l->mac, ev_now_ms());
+
+		if (!me) {
+			/* Refused while the table was full: try again (a
+			 * remote entry, a guest that moved away, stays). */
+			local_macs_claim(v, l);
+		} else if (me->flags & MAC_TABLE_LOCAL) {
+			varp_proto_send(v, VARP_MSG_ANNOUNCE, l->mac, NULL);
+			local_macs_forget_due(v, l);
+		}
+	}
+}
+
+void local_macs_announce_due(struct vnetd_vnet *v)
+{
+	for (size_t i = 0; i < v->nlocals && v->announces_due; i++) {
+		struct local_mac *l = &v->locals[i];
+		const struct mac_entry *me;
+
+		if (!l->announce_due)
+			continue;
+		me = mac_table_get(v->macs, &v->conf.id, l->mac, ev_now_ms());
+		if (me && (me->flags & MAC_TABLE_LOCAL)) {
+			if (!varp_proto_announce_ok(v))
+				return;
+			varp_proto_send(v, VARP_MSG_ANNOUNCE, l->mac, NULL);
+		}
+		local_macs_forget_due(v, l);
 	}
 }

@@ -1,6 +1,6 @@
 /*
  * vnetd: the per-host vnet daemon. Start-up order, top to bottom in
- * vnetd_start: event loop and signals, state (epoch bumped), underlay
+ * vnetd_start: event loop and signals, state dir, underlay
  * address, netlink, MAC table, data path, resolver, control socket, then
  * the saved vnets and peers, then the timers.
  *
@@ -371,11 +371,6 @@ static int main_handles(struct vnetd *d)
 		log_error("netlink: %s", strerror(errno));
 		return -errno;
 	}
-	d->macs = mac_table_new(VNETD_MACS_MAX);
-	if (!d->macs) {
-		log_error("MAC table: %s", strerror(errno));
-		return -errno;
-	}
 	d->res = res_new(d->loop, NULL);
 	if (!d->res) {
 		log_error("resolver: %s", strerror(errno));
@@ -427,8 +422,6 @@ static void vnetd_stop(struct vnetd *d)
 	d->dp = NULL;
 	res_free(d->res);
 	d->res = NULL;
-	mac_table_free(d->macs);
-	d->macs = NULL;
 	nl_link_free(d->nl);
 	d->nl = NULL;
 	ev_signal_stop(&d->sig_term);

@@ -1,4 +1,5 @@
-/* `vn stats`: the data path's counters in the order of the JSON keys. */
+/* `vn stats`: the data path's counters in the order of the JSON keys, and
+ * per vnet its MAC table and announce limit (0 on the global entry). */
 #include <string.h>
 
 #include "tun.h"
@@ -36,6 +37,16 @@ void stats_fill_vnet(const struct vnetd_vnet *v, struct vn_ctl_stats *out)
 	if (v->tv)
 		tun_vnet_stats(v->tv, &s);
 	stats_copy(&s, out);
+	if (v->macs) {
+		struct mac_table_stats m;
+		mac_table_stats(v->macs, &m);
+		out->c[VN_STAT_MACS] = m.count;
+		out->c[VN_STAT_MACS_LOCAL] = m.local;
+		out->c[VN_STAT_MAC_MAX] = m.max;
+		out->c[VN_STAT_MAC_EVICTIONS] = m.evicted;
+		out->c[VN_STAT_MAC_REFUSALS] = m.refused;
+	}
+	out->c[VN_STAT_ANNOUNCES_LIMITED] = v->announces_limited;
 }
 
 void stats_fill_global(const struct vnetd *d, struct vn_ctl_stats *out)

@@ -41,18 +41,18 @@ static void varp_proto_mac(const uint8_t m[6], char buf[18])
 
 static void varp_proto_request(struct vnetd_vnet *v, const struct varp_msg *m)
 {
-	const struct mac_entry *e = mac_table_get(v->d->macs, &m->vnet, m->mac, ev_now_ms());
+	const struct mac_entry *e = mac_table_get(v->macs, &m->vnet, m->mac, ev_now_ms());
 
 	if (e && (e->flags & MAC_TABLE_LOCAL))
 		varp_proto_send(v, VARP_MSG_REPLY, m->mac, &m->coa);
 }
 
-/* What arrives from the network may come in floods: at most
- * VARP_PROTO_LOGS_PER_S lines a second, then one line saying how many were
- * left out. */
+/* What arrives from the network, or from a guest through the bridge FDB,
+ * may come in floods: at most VARP_PROTO_LOGS_PER_S lines a second, then
+ * one line saying how many were left out. */
 #define VARP_PROTO_LOGS_PER_S 20
 
-static bool varp_proto_may_log(void)
+bool varp_proto_may_log(void)
 {
 	static uint64_t second;
 	static unsigned used, dropped;
@@ -77,7 +77,7 @@ static void varp_proto_learn(struct vnetd_vnet *v, const struct varp_msg *m)
 {
 	struct vnetd *d = v->d;
 	uint64_t now = ev_now_ms();
-	const struct mac_entry *old = mac_table_get(d->macs, &m->vnet, m->mac, now);
+	const struct mac_entry *old = mac_table_get(v->macs, &m->vnet, m->mac, now);
 	bool was_local = old && (old->flags & MAC_TABLE_LOCAL);
 	bool known = old != NULL, moved = old && !vnet_addr_eq(&old->coa, &m->coa);
 	uint32_t ttl = m->ttl_s < d->conf.varp_ttl ? m->ttl_s : d->conf.varp_ttl;
@@ -86,7 +86,7 @@ static void varp_proto_learn(struct vnetd_vnet *v, const struct varp_msg *m)
 
 	if (ttl == 0)
 		ttl = 1;
-	rc = mac_table_put(d->macs, &m->vnet, m->mac, &m->coa, MAC_TABLE_REMOTE,
+	rc = mac_table_put(v->macs, &m->vnet, m->mac, &m->coa, MAC_TABLE_REMOTE,
 			   now + (uint64_t)ttl * 1000, now);
 	if (rc == 0 || (rc == 1 && known && !moved) || !varp_proto_may_log())
 		return;
@@ -137,7 +137,34 @@ static void varp_proto_age(struct ev_timer *t, void *arg)
 	struct vnetd *d = arg;
 
 	(void)t;
-	mac_table_age(d->macs, ev_now_ms());
+	for (struct vnetd_vnet *v = d->vnets; v; v = v->next) {
+		mac_table_age(v->macs, ev_now_ms());
+		if (v->announces_due)
+			local_macs_announce_due(v);
+	}
+}
+
+bool varp_proto_announce_ok(struct vnetd_vnet *v)
+{
+	uint64_t now = ev_now_ms(), add;
+
+	/* Refill by whole tokens; the remainder of a partial one is kept by
+	 * advancing announce_ms only as far as the tokens given. */
+	add = (now - v->announce_ms) * VNETD_ANNOUNCE_PER_S / 1000;
+	if (add) {
+		uint64_t tokens = v->announce_tokens + add;
+		v->announce_tokens =
+		    tokens > VNETD_ANNOUNCE_BURST ? VNETD_ANNOUNCE_BURST : (uint32_t)tokens;
+		v->announce_ms = tokens > VNETD_ANNOUNCE_BURST
+				     ? now
+				     : v->announce_ms + add * 1000 / VNETD_ANNOUNCE_PER_S;
+	}
+	if (v->announce_tokens == 0) {
+		v->announces_limited++;
+		return false;
+	}
+	v->announce_tokens--;
+	return true;
 }
 
 static void varp_proto_announce(struct ev_timer *t, void *arg)

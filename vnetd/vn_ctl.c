@@ -4,10 +4,13 @@
 #include <string.h>
 
 const char *const vn_ctl_stat_names[VN_STAT_COUNT] = {
-    "frames_in",      "frames_out",   "bytes_in",	"bytes_out",  "floods_in",
-    "floods_out",     "varp_in",      "varp_out",	"drop_auth",  "drop_replay",
-    "drop_malformed", "drop_noroute", "drop_dup",	"drop_nosa",  "drop_notpeer",
-    "drop_sa",	      "sa_learned",   "floods_remcast", "floods_fwd",
+    "frames_in",     "frames_out",   "bytes_in",	  "bytes_out",
+    "floods_in",     "floods_out",   "varp_in",		  "varp_out",
+    "drop_auth",     "drop_replay",  "drop_malformed",	  "drop_noroute",
+    "drop_dup",	     "drop_nosa",    "drop_notpeer",	  "drop_sa",
+    "sa_learned",    "macs",	     "macs_local",	  "mac_max",
+    "mac_evictions", "mac_refusals", "announces_limited", "floods_remcast",
+    "floods_fwd",
 };
 
 const char *vn_ctl_security_name(unsigned security)

@@ -77,7 +77,9 @@ struct vn_ctl_varp {
 	uint32_t ttl_s;
 };
 
-/* Counter order is the JSON key order of `vn stats`; new ones go last. */
+/* Counter order is the JSON key order of `vn stats`: the contract's keys
+ * (frames_in .. drop_dup), vnetd's own (the MAC table, the announce
+ * limit), then the relay counters, which stay the last two. */
 enum {
 	VN_STAT_FRAMES_IN,
 	VN_STAT_FRAMES_OUT,
@@ -92,12 +94,18 @@ enum {
 	VN_STAT_DROP_MALFORMED,
 	VN_STAT_DROP_NOROUTE,
 	VN_STAT_DROP_DUP,
-	VN_STAT_DROP_NOSA,	/* ESP of a sender whose SA is not learned (yet) */
-	VN_STAT_DROP_NOTPEER,	/* unicast flood from a host that is not a peer */
-	VN_STAT_DROP_SA,	/* SA exchange messages refused */
-	VN_STAT_SA_LEARNED,	/* SAs learned from verified answers */
-	VN_STAT_FLOODS_REMCAST, /* floods re-sent to our group for a peer */
-	VN_STAT_FLOODS_FWD,	/* floods of our subnet sent on to our peers */
+	VN_STAT_DROP_NOSA,	   /* ESP of a sender whose SA is not learned (yet) */
+	VN_STAT_DROP_NOTPEER,	   /* unicast flood from a host that is not a peer */
+	VN_STAT_DROP_SA,	   /* SA exchange messages refused */
+	VN_STAT_SA_LEARNED,	   /* SAs learned from verified answers */
+	VN_STAT_MACS,		   /* MAC table entries now (local and remote) */
+	VN_STAT_MACS_LOCAL,	   /* of which local */
+	VN_STAT_MAC_MAX,	   /* the vnet's mac-max */
+	VN_STAT_MAC_EVICTIONS,	   /* remote entries evicted to make room */
+	VN_STAT_MAC_REFUSALS,	   /* new entries refused: table full of local ones */
+	VN_STAT_ANNOUNCES_LIMITED, /* announces held back by the rate limit */
+	VN_STAT_FLOODS_REMCAST,	   /* floods re-sent to our group for a peer */
+	VN_STAT_FLOODS_FWD,	   /* floods of our subnet sent on to our peers */
 	VN_STAT_COUNT
 };
 extern const char *const vn_ctl_stat_names[VN_STAT_COUNT];

@@ -73,6 +73,10 @@ static int vnet_mgr_bridge(struct vnetd_vnet *v, bool restoring, char *msg, size
 	/* Whether delete removes the bridge was decided when the vnet was
 	 * first created, even if the bridge had to be re-made (a reboot). */
 	v->bridge_created = restoring ? persist_vnet_created(v->d, &v->conf.id) : made;
+	/* The kernel's FDB gets the vnet's quota too; an old kernel ignores
+	 * it, and a failure costs only that bound. */
+	if (rc == 0 && nl_link_bridge_set_fdb_max(nl, v->conf.bridge, v->conf.mac_max) < 0)
+		log_warn("%s: %s", v->name, nl_link_errmsg(nl));
 	if (rc == 0)
 		rc = nl_link_set_up(nl, v->conf.bridge, true);
 	if (rc == 0)
@@ -127,7 +131,7 @@ static int vnet_mgr_datapath(struct vnetd_vnet *v, char *msg, size_t msglen)
 	tc.tap_fd = v->tap_fd;
 	tc.suite = v->conf.suite; /* ESP_SUITE_NONE for security none */
 	tc.key = v->key;
-	tc.macs = v->d->macs;
+	tc.macs = v->macs;
 	v->tv = tun_dp_vnet_add(v->d->dp, &tc);
 	esp_key_wipe(&tc.key);
 	if (!v->tv) {
@@ -151,6 +155,7 @@ static void vnet_mgr_free(struct vnetd_vnet *v)
 	vnet_mgr_close(v);
 	esp_key_wipe(&v->key);
 	free(v->locals);
+	mac_table_free(v->macs);
 	free(v);
 }
 
@@ -167,7 +172,7 @@ void vnet_mgr_close(struct vnetd_vnet *v)
 		close(v->tap_fd); /* not persistent: the TAP goes with it */
 		v->tap_fd = -1;
 	}
-	mac_table_flush(v->d->macs, &v->conf.id, 0);
+	mac_table_flush(v->macs, NULL, 0);
 }
 
 static struct vnetd_vnet *vnet_mgr_alloc(struct vnetd *d, const struct vnet_conf *conf)
@@ -180,6 +185,12 @@ static struct vnetd_vnet *vnet_mgr_alloc(struct vnetd *d, const struct vnet_conf
 	v->d = d;
 	v->conf = *conf;
 	v->tap_fd = -1;
+	v->macs = mac_table_new(conf->mac_max ? conf->mac_max : VNET_MAC_MAX_DEFAULT);
+	if (!v->macs) {
+		free(v);
+		return NULL;
+	}
+	v->announce_tokens = VNETD_ANNOUNCE_BURST;
 	ev_io_init(&v->tap_io, -1, vnet_mgr_tap_cb, v);
 	ev_timer_init(&v->rekey_timer, sa_keys_rekey_retry, v);
 	snprintf(v->name, sizeof(v->name), "vnet %s", vnet_id_str(&conf->id, id));

@@ -29,15 +29,20 @@ struct tun_dp;
 struct tun_vnet;
 struct tun_rx_info;
 
-/* Most guest MACs one vnet's bridge may hold on this host. */
-#define VNETD_LOCAL_MAX 4096
-/* All MAC table entries, local and remote, of all vnets. */
-#define VNETD_MACS_MAX 65536
+/* VARP announces of new local MACs, per vnet: a token bucket of this rate
+ * and burst. A guest sending random source MACs makes the bridge learn
+ * each; without a limit each would cost an announce to every host. What
+ * the bucket holds back is sent as tokens come back (every second, from
+ * the ageing timer), and every local MAC is re-announced every ttl/3
+ * anyway. */
+#define VNETD_ANNOUNCE_PER_S 100
+#define VNETD_ANNOUNCE_BURST 100
 
 struct local_mac {
 	uint8_t mac[6];
-	int port;   /* bridge port ifindex */
-	bool stale; /* not seen in the current FDB dump */
+	int port;	   /* bridge port ifindex */
+	bool stale;	   /* not seen in the current FDB dump */
+	bool announce_due; /* new here, held back by the announce limit */
 };
 
 struct vnetd_vnet {
@@ -53,8 +58,18 @@ struct vnetd_vnet {
 	struct fdb_follow *fdb;
 	struct esp_key key;	     /* valid iff conf.security != none */
 	struct ev_timer rekey_timer; /* retries a rekey that failed */
-	struct local_mac *locals;
+	/* This vnet's MAC table, sized by conf.mac_max: a vnet filling its
+	 * table (a guest sending random source MACs, a peer announcing
+	 * many) evicts only its own remote entries. */
+	struct mac_table *macs;
+	struct local_mac *locals; /* at most conf.mac_max */
 	size_t nlocals;
+	uint64_t locals_ignored; /* FDB entries beyond conf.mac_max */
+	/* The announce limit (VNETD_ANNOUNCE_PER_S). */
+	uint64_t announce_ms; /* when the bucket was last filled */
+	uint32_t announce_tokens;
+	size_t announces_due;	    /* locals with announce_due set */
+	uint64_t announces_limited; /* announces held back, for vn stats */
 };
 
 struct vnetd_peer {
@@ -79,7 +94,6 @@ struct vnetd {
 	struct nl_link *nl;
 	struct tun_dp *dp;
 	struct res *res;
-	struct mac_table *macs;
 	struct vnet_addr local; /* care-of address (IPv4-mapped) */
 	int underlay_ifindex;	/* 0 if only an address was configured */
 	struct vnetd_vnet *vnets;
@@ -112,8 +126,11 @@ void vnet_mgr_fill(const struct vnetd_vnet *v, struct vn_ctl_vnet *out);
 /* local_macs.c: the bridge FDB follower of one vnet. */
 int local_macs_start(struct vnetd_vnet *v);
 void local_macs_stop(struct vnetd_vnet *v);
-/* Sends an ANNOUNCE for every local MAC of v. */
+/* Sends an ANNOUNCE for every local MAC of v (and claims again the ones
+ * a full table refused, if there is room now). */
 void local_macs_announce_all(struct vnetd_vnet *v);
+/* Sends the announces the limit held back, as far as it allows now. */
+void local_macs_announce_due(struct vnetd_vnet *v);
 
 /* varp_proto.c */
 void varp_proto_rx(void *arg, struct tun_vnet *tv, const struct tun_rx_info *info,
@@ -123,6 +140,12 @@ void varp_proto_rx(void *arg, struct tun_vnet *tv, const struct tun_rx_info *inf
 void varp_proto_miss(void *arg, struct tun_vnet *tv, const uint8_t mac[6]);
 int varp_proto_send(struct vnetd_vnet *v, enum varp_op op, const uint8_t mac[6],
 		    const struct vnet_addr *dst);
+/* Takes a token of v's announce limit: true if an announce may go now,
+ * false (counted in announces_limited) if it must wait. */
+bool varp_proto_announce_ok(struct vnetd_vnet *v);
+/* Whether a line about a MAC change may be logged: at most 20 a second
+ * for the whole daemon, then one line saying how many were left out. */
+bool varp_proto_may_log(void);
 int varp_proto_timers_start(struct vnetd *d);
 void varp_proto_timers_stop(struct vnetd *d);
 void varp_proto_fill(struct vnetd *d, const struct mac_entry *e, struct vn_ctl_varp *out);

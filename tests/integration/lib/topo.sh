@@ -213,14 +213,16 @@ topo_key() {
 	[ "$(stat -c %a "$1")" = 600 ] || topo_fail "$1: mode $(stat -c %a "$1"), want 600"
 }
 
-# topo_vnet_file FILE ID SECURITY [KEYFILE [SUITE]]
+# topo_vnet_file FILE ID SECURITY [KEYFILE [SUITE [EXTRA]]]: EXTRA is more
+# sxp keys, e.g. "(mac-max 1024)".
 topo_vnet_file() {
-	local f=$1 id=$2 sec=$3 key=${4:-} suite=${5:-}
+	local f=$1 id=$2 sec=$3 key=${4:-} suite=${5:-} extra=${6:-}
 	{
 		printf '(vnet (id %s) (bridge vnet%s) (vnetif vnif%s) (security %s)' \
 			"$id" "$id" "$id" "$sec"
 		[ -n "$suite" ] && printf ' (esp-suite %s)' "$suite"
 		[ -n "$key" ] && printf ' (key-file %s)' "$key"
+		[ -n "$extra" ] && printf ' %s' "$extra"
 		printf ' (mtu 1400))\n'
 	} >"$f"
 }

@@ -1,9 +1,13 @@
-/* mac_table: put/replace/lookup/delete, expiry, bound, flush, iteration. */
+/* mac_table: put/replace/lookup/delete, expiry, quota and eviction, flush,
+ * iteration. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -192,48 +196,177 @@ static void test_age_model(void **state)
 	mac_table_free(t);
 }
 
-static void test_full(void **state)
+/* Quotas and eviction, one script per case on a table of `quota` entries.
+ * Steps, separated by spaces: rN puts MAC N as remote at 10.0.0.1, mN as
+ * remote at 10.0.0.2 (a move: still a confirmation), lN as local, eN as
+ * remote expiring at 5 ms, tN sets the clock to N ms, dN deletes MAC N; a
+ * trailing '!' means the put must be refused with -ENOSPC, otherwise it must
+ * succeed. `held` lists what the table holds at the end ('l' local, 'r'
+ * remote), in MAC order. */
+static const struct quota_case {
+	const char *name;
+	size_t quota;
+	const char *steps;
+	const char *held;
+	uint64_t evicted, refused;
+} quota_cases[] = {
+    {"quota reached", 4, "r1 r2 r3 r4", "r1 r2 r3 r4", 0, 0},
+    {"remote evicts oldest remote", 4, "r1 r2 r3 r4 r5 r6", "r3 r4 r5 r6", 2, 0},
+    {"local evicts oldest remote", 4, "r1 r2 r3 r4 l5", "r2 r3 r4 l5", 1, 0},
+    {"local evicts remote, never local", 4, "l1 r2 l3 r4 l5 l6", "l1 l3 l5 l6", 2, 0},
+    {"all local refuses local", 4, "l1 l2 l3 l4 l5!", "l1 l2 l3 l4", 0, 1},
+    {"all local refuses remote", 4, "l1 l2 l3 l4 r5! r6! l7!", "l1 l2 l3 l4", 0, 3},
+    {"refresh of a held local entry is no insert", 2, "l1 l2 l1 l2", "l1 l2", 0, 0},
+    {"order is by last confirmation", 4, "r1 r2 r3 r4 r1 r5", "r1 r3 r4 r5", 1, 0},
+    {"a move confirms", 4, "r1 r2 r3 r4 m1 m2 r5 r6", "m1 m2 r5 r6", 2, 0},
+    {"local then remote again is newest", 3, "r1 r2 l1 r3 r1 r4", "r1 r3 r4", 1, 0},
+    {"remote turned local is not evicted", 3, "r1 r2 r3 l1 r4 r5 r6", "l1 r5 r6", 3, 0},
+    {"expired oldest is reclaimed, not counted", 3, "e1 r2 r3 t5 r4", "r2 r3 r4", 0, 0},
+    {"live oldest is evicted even if a newer one expired", 3, "r1 e2 r3 t5 r4", "e2 r3 r4", 1, 0},
+    {"deleted entries free room", 3, "l1 l2 l3 d2 l4 l5!", "l1 l3 l4", 0, 1},
+    {"quota of one", 1, "r1 r2 l3 r4! l5!", "l3", 2, 2},
+};
+
+static void quota_run(const struct quota_case *c)
 {
-	struct mac_table *t = mac_table_new(3);
-	struct vnet_id v = vid(2);
-	struct vnet_addr a = coa("10.1.1.1");
+	struct mac_table *t = mac_table_new(c->quota);
+	struct vnet_id v = vid(0x97);
+	struct vnet_addr a1 = coa("10.0.0.1"), a2 = coa("10.0.0.2");
+	struct mac_table_stats st;
+	char held[128] = "";
+	uint64_t now = 0;
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
+	const char *p = c->steps;
+
+	assert_non_null(t);
+	while (*p) {
+		char op = *p++;
+		unsigned long n = strtoul(p, (char **)&p, 10);
+		bool refuse = *p == '!';
+		int rc = 0;
+
+		p += refuse;
+		p += *p == ' ';
+		mac[5] = (uint8_t)n;
+		if (op == 't')
+			now = n;
+		else if (op == 'd')
+			assert_int_equal(mac_table_del(t, &v, mac), 0);
+		else
+			rc = mac_table_put(t, &v, mac, op == 'm' ? &a2 : &a1,
+					   op == 'l' ? MAC_TABLE_LOCAL : MAC_TABLE_REMOTE,
+					   op == 'e' ? 5 : MAC_TABLE_NEVER, now);
+		if (refuse || rc < 0)
+			print_message("%s: step %c%lu: %d\n", c->name, op, n, rc);
+		assert_true(refuse ? rc == -ENOSPC : rc >= 0);
+		mac_table_stats(t, &st);
+		assert_true(st.count <= c->quota);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		const struct mac_entry *e;
+		mac[5] = (uint8_t)i;
+		e = mac_table_get(t, &v, mac, 0); /* at 0: expired ones too */
+		if (!e)
+			continue;
+		snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%c%u",
+			 *held ? " " : "",
+			 e->flags == MAC_TABLE_LOCAL	    ? 'l'
+			 : vnet_addr_eq(&e->coa, &a2)	    ? 'm'
+			 : e->expires_ms != MAC_TABLE_NEVER ? 'e'
+							    : 'r',
+			 i);
+	}
+	mac_table_stats(t, &st);
+	if (strcmp(held, c->held) || st.evicted != c->evicted || st.refused != c->refused)
+		print_message("%s: held '%s' evicted %lu refused %lu\n", c->name, held,
+			      (unsigned long)st.evicted, (unsigned long)st.refused);
+	assert_string_equal(held, c->held);
+	assert_int_equal(st.evicted, c->evicted);
+	assert_int_equal(st.refused, c->refused);
+	assert_int_equal(st.max, c->quota);
+	mac_table_free(t);
+}
+
+static void test_quota(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(quota_cases) / sizeof(quota_cases[0]); i++)
+		quota_run(&quota_cases[i]);
+}
+
+/* vnetd gives each vnet its own table: a flood of new MACs on one (remote
+ * and local, far past its quota) changes nothing on another. */
+static void test_other_vnet(void **state)
+{
+	struct vnet_id v97 = vid(0x97), v98 = vid(0x98);
+	struct mac_table *t97 = mac_table_new(64), *t98 = mac_table_new(64);
+	struct vnet_addr a = coa("10.0.0.1");
+	struct mac_table_stats s97, s98;
 	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
 	(void)state;
 
-	for (uint8_t i = 0; i < 3; i++) {
-		mac[5] = i;
-		assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 100 + i, 0), 1);
+	for (unsigned i = 0; i < 8; i++) {
+		mac[5] = (uint8_t)i;
+		assert_int_equal(mac_table_put(t98, &v98, mac, &a,
+					       i % 2 ? MAC_TABLE_LOCAL : MAC_TABLE_REMOTE,
+					       MAC_TABLE_NEVER, 0),
+				 1);
 	}
-	mac[5] = 9;
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 500, 50), -ENOSPC);
-	/* Updating an existing entry still works when full. */
-	mac[5] = 1;
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 1000, 50), 0);
-	/* Once some have expired, their room is reclaimed. */
-	mac[5] = 9;
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 500, 101), 1);
-	assert_int_equal(mac_table_count(t), 3); /* 0 (expired at 100) made room */
-	mac[5] = 0;
-	assert_null(mac_table_get(t, &v, mac, 101));
-	mac[5] = 2;
-	assert_non_null(mac_table_get(t, &v, mac, 101));
-	mac_table_free(t);
+	for (unsigned i = 0; i < 70000; i++) {
+		mac[3] = (uint8_t)(i >> 16);
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		(void)mac_table_put(t97, &v97, mac, &a, i % 3 ? MAC_TABLE_REMOTE : MAC_TABLE_LOCAL,
+				    MAC_TABLE_NEVER, 0);
+	}
+	mac_table_stats(t97, &s97);
+	mac_table_stats(t98, &s98);
+	assert_int_equal(s97.count, 64);
+	assert_int_equal(s97.local, 64);
+	assert_true(s97.evicted > 0 && s97.refused > 0);
+	assert_int_equal(s98.count, 8);
+	assert_int_equal(s98.local, 4);
+	assert_int_equal(s98.evicted, 0);
+	assert_int_equal(s98.refused, 0);
+	mac[3] = mac[4] = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		mac[5] = (uint8_t)i;
+		assert_non_null(mac_table_get(t98, &v98, mac, 0));
+	}
+	mac_table_free(t97);
+	mac_table_free(t98);
+}
 
-	/* A refreshed entry's old expiry does not count. */
-	t = mac_table_new(2);
-	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 100, 0), 1);
-	assert_int_equal(mac_table_put(t, &v, mac2, &a, MAC_TABLE_REMOTE, 200, 0), 1);
-	assert_int_equal(mac_table_put(t, &v, mac1, &a, MAC_TABLE_REMOTE, 300, 10), 0);
-	mac[5] = 0x77;
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 150), -ENOSPC);
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 199), -ENOSPC);
-	assert_int_equal(mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 900, 200), 1);
-	assert_null(mac_table_get(t, &v, mac2, 200));
-	assert_non_null(mac_table_get(t, &v, mac1, 200));
+/* Eviction costs no scan: a large full table takes a million new remote
+ * entries quickly (a scan per insert would be 2^16 times slower). */
+static void test_evict_cost(void **state)
+{
+	struct mac_table *t = mac_table_new(65536);
+	struct vnet_id v = vid(0x97);
+	struct vnet_addr a = coa("10.0.0.1");
+	struct mac_table_stats st;
+	uint8_t mac[6] = {2, 0, 0, 0, 0, 0};
+	(void)state;
+
+	for (unsigned i = 0; i < 1000000; i++) {
+		mac[3] = (uint8_t)(i >> 16);
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		assert_int_equal(
+		    mac_table_put(t, &v, mac, &a, MAC_TABLE_REMOTE, 1000000 + i, i / 1000), 1);
+	}
+	mac_table_stats(t, &st);
+	assert_int_equal(st.count, 65536);
+	assert_int_equal(st.evicted, 1000000 - 65536);
+	mac_table_free(t);
+}
+
+static void test_bad_size(void **state)
+{
+	(void)state;
 	errno = 0;
 	assert_null(mac_table_new(0));
 	assert_int_equal(errno, EINVAL);
-	mac_table_free(t);
 }
 
 static int count_vnet(const struct mac_entry *e, void *arg)
@@ -292,9 +425,15 @@ static void test_many_flush_foreach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_put_get),   cmocka_unit_test(test_expiry),
-	    cmocka_unit_test(test_age_bound), cmocka_unit_test(test_age_model),
-	    cmocka_unit_test(test_full),      cmocka_unit_test(test_many_flush_foreach),
+	    cmocka_unit_test(test_put_get),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_age_bound),
+	    cmocka_unit_test(test_age_model),
+	    cmocka_unit_test(test_quota),
+	    cmocka_unit_test(test_other_vnet),
+	    cmocka_unit_test(test_evict_cost),
+	    cmocka_unit_test(test_bad_size),
+	    cmocka_unit_test(test_many_flush_foreach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

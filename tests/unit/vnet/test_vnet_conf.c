@@ -25,22 +25,27 @@ struct good_case {
 	enum esp_suite_id suite;
 	const char *key_file;
 	unsigned mtu;
+	unsigned mac_max;
 };
 
 static const struct good_case good[] = {
     {"(vnet (id 97) (bridge vnet97) (vnetif vnif97) (security conf)\n"
      "      (key-file /etc/tern/vnet97.key))",
-     0x97, "vnet97", "vnif97", VNET_SEC_CONF, ESP_SUITE_AES128_GCM, "/etc/tern/vnet97.key", 1400},
-    {"(vnet (id 97))", 0x97, "vnet97", "vnif97", VNET_SEC_NONE, ESP_SUITE_NONE, "", 1400},
+     0x97, "vnet97", "vnif97", VNET_SEC_CONF, ESP_SUITE_AES128_GCM, "/etc/tern/vnet97.key", 1400,
+     4096},
+    {"(vnet (id 97))", 0x97, "vnet97", "vnif97", VNET_SEC_NONE, ESP_SUITE_NONE, "", 1400, 4096},
     {"(vnet (id ABCD) (security auth) (key-file /k))", 0xabcd, "vnetabcd", "vnifabcd",
-     VNET_SEC_AUTH, ESP_SUITE_NULL_SHA1, "/k", 1400},
-    {"(vnet (id 2) (security auth) (esp-suite null-sha256) (key-file /k) (mtu 9000))", 2, "vnet2",
-     "vnif2", VNET_SEC_AUTH, ESP_SUITE_NULL_SHA256, "/k", 9000},
+     VNET_SEC_AUTH, ESP_SUITE_NULL_SHA1, "/k", 1400, 4096},
+    {"(vnet (id 2) (security auth) (esp-suite null-sha256) (key-file /k) (mtu 9000)"
+     " (mac-max 65536))",
+     2, "vnet2", "vnif2", VNET_SEC_AUTH, ESP_SUITE_NULL_SHA256, "/k", 9000, 65536},
     {"(vnet (security conf) (esp-suite aes128-cbc-sha1) (key-file '/a b/k') (id 3) (mtu 576)\n"
      " (bridge br.x-1_) (vnetif abcdefghijklmn))",
-     3, "br.x-1_", "abcdefghijklmn", VNET_SEC_CONF, ESP_SUITE_AES128_CBC_SHA1, "/a b/k", 576},
+     3, "br.x-1_", "abcdefghijklmn", VNET_SEC_CONF, ESP_SUITE_AES128_CBC_SHA1, "/a b/k", 576, 4096},
     {"(vnet (id 0:0:0:0:0:0:0:10) (security none))", 0x10, "vnet10", "vnif10", VNET_SEC_NONE,
-     ESP_SUITE_NONE, "", 1400},
+     ESP_SUITE_NONE, "", 1400, 4096},
+    {"(vnet (id 98) (mac-max 16))", 0x98, "vnet98", "vnif98", VNET_SEC_NONE, ESP_SUITE_NONE, "",
+     1400, 16},
 };
 
 static void check_good(const struct good_case *g, const struct vnet_conf *c)
@@ -55,6 +60,7 @@ static void check_good(const struct good_case *g, const struct vnet_conf *c)
 	assert_int_equal(c->suite, g->suite);
 	assert_string_equal(c->key_file, g->key_file);
 	assert_int_equal(c->mtu, g->mtu);
+	assert_int_equal(c->mac_max, g->mac_max);
 }
 
 static void test_good(void **state)
@@ -83,13 +89,14 @@ static void test_format_text(void **state)
 	(void)state;
 	assert_int_equal(parse(good[0].text, &c, &err), 0);
 	vnet_conf_format(&c, buf, sizeof(buf));
-	assert_string_equal(buf,
-			    "(vnet (id 97) (bridge vnet97) (vnetif vnif97) (security conf) "
-			    "(esp-suite aes128-gcm) (key-file /etc/tern/vnet97.key) (mtu 1400))\n");
+	assert_string_equal(
+	    buf,
+	    "(vnet (id 97) (bridge vnet97) (vnetif vnif97) (security conf) "
+	    "(esp-suite aes128-gcm) (key-file /etc/tern/vnet97.key) (mtu 1400) (mac-max 4096))\n");
 	assert_int_equal(parse(good[1].text, &c, &err), 0);
 	assert_int_equal(vnet_conf_format(&c, small, sizeof(small)),
 			 strlen("(vnet (id 97) (bridge vnet97) (vnetif vnif97) (security none) "
-				"(mtu 1400))\n"));
+				"(mtu 1400) (mac-max 4096))\n"));
 	assert_string_equal(small, "(vnet (id");
 	assert_int_equal(parse(good[4].text, &c, &err), 0);
 	vnet_conf_format(&c, buf, sizeof(buf));
@@ -154,6 +161,13 @@ static const struct bad_case bad[] = {
     {"(vnet (id 97) (mtu 575))", -EINVAL, "v.sxp:1:20: 'mtu': 575 is out of range 576..9000"},
     {"(vnet (id 97) (mtu 9001))", -EINVAL, "v.sxp:1:20: 'mtu': 9001 is out of range 576..9000"},
     {"(vnet (id 97) (mtu big))", -EINVAL, "v.sxp:1:20: 'mtu': 'big' is not an integer"},
+    {"(vnet (id 97) (mac-max 15))", -EINVAL, "v.sxp:1:24: 'mac-max': 15 is out of range 16..65536"},
+    {"(vnet (id 97) (mac-max 65537))", -EINVAL,
+     "v.sxp:1:24: 'mac-max': 65537 is out of range 16..65536"},
+    {"(vnet (id 97) (mac-max -1))", -EINVAL, "v.sxp:1:24: 'mac-max': -1 is out of range 16..65536"},
+    {"(vnet (id 97) (mac-max lots))", -EINVAL, "v.sxp:1:24: 'mac-max': 'lots' is not an integer"},
+    {"(vnet (id 97) (mac-max 64) (mac-max 64))", -EINVAL,
+     "v.sxp:1:28: duplicate key 'mac-max' (first at line 1 col 15)"},
     {"(vnet (id 97 98))", -EINVAL, "v.sxp:1:7: 'id' takes exactly one value, found 2"},
     {"(vnet (id (97)))", -EINVAL, "v.sxp:1:11: 'id': expected a value, found a list"},
     {"(vnet (id 97) extra)", -EINVAL, "v.sxp:1:15: expected (key value), found 'extra'"},

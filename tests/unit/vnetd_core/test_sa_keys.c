@@ -66,7 +66,7 @@ static void sa_case(const struct sa_case *c)
 	vnet_addr_parse("224.10.0.1", &group);
 	assert_int_equal(vt_open(a, HOST_A, c->suite, 1), 0);
 	assert_int_equal(vt_open(b, HOST_B, c->suite, 1), 0);
-	assert_true(mac_table_put(a->d.macs, &a->v.conf.id, mac_b, &at_b, MAC_TABLE_REMOTE,
+	assert_true(mac_table_put(a->v.macs, &a->v.conf.id, mac_b, &at_b, MAC_TABLE_REMOTE,
 				  MAC_TABLE_NEVER, 0) >= 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(vt_tap_send(a, mac_b, mac_a), 1);

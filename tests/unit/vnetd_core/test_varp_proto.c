@@ -40,7 +40,7 @@ static void miss_case(enum esp_suite_id suite)
 	assert_int_equal(vt_open(b, HOST_B, suite, 1), 0);
 	assert_int_equal(tun_dp_peers_set(a->d.dp, &at_b, 1), 0);
 	assert_true(
-	    mac_table_put(b->d.macs, &id, mac_b, &at_b, MAC_TABLE_LOCAL, MAC_TABLE_NEVER, 0) >= 0);
+	    mac_table_put(b->v.macs, &id, mac_b, &at_b, MAC_TABLE_LOCAL, MAC_TABLE_NEVER, 0) >= 0);
 
 	/* A: the frame is flooded and, once the batch is out, the request. */
 	assert_int_equal(vt_tap_send(a, mac_b, mac_a), 1);
@@ -64,7 +64,7 @@ static void miss_case(enum esp_suite_id suite)
 
 	/* A: the reply teaches where mac_b is. */
 	assert_int_equal(tun_dp_rx_udp(a->d.dp), 1);
-	e = mac_table_get(a->d.macs, &id, mac_b, ev_now_ms());
+	e = mac_table_get(a->v.macs, &id, mac_b, ev_now_ms());
 	assert_non_null(e);
 	assert_int_equal(e->flags, MAC_TABLE_REMOTE);
 	assert_true(vnet_addr_eq(&e->coa, &at_b));
@@ -83,7 +83,7 @@ static void miss_case(enum esp_suite_id suite)
 	assert_int_equal(tun_dp_rx_udp(b->d.dp), 1);
 	assert_int_equal(recv(b->tap[1], got, sizeof(got), MSG_DONTWAIT), 98);
 	/* B never learned A's address for mac_a from VARP, only as a hint. */
-	e = mac_table_get(b->d.macs, &id, mac_a, ev_now_ms());
+	e = mac_table_get(b->v.macs, &id, mac_a, ev_now_ms());
 	assert_non_null(e);
 	assert_true(vnet_addr_eq(&e->coa, &at_a));
 	vt_close(a);

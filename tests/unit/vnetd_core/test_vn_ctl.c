@@ -169,12 +169,17 @@ static void test_other_records(void **state)
 	assert_int_equal(vn_ctl_stats_decode((uint8_t *)&st, sizeof(st), 0, &so), -EINVAL);
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FRAMES_IN], "frames_in");
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_DROP_DUP], "drop_dup");
-	/* Keys only ever get added after the contract's, never reordered. */
+	/* Keys only ever get added after the contract's, never reordered;
+	 * the relay counters stay the last two (25_vnet_peers.sh). */
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_IN], "floods_in");
+	assert_string_equal(vn_ctl_stat_names[VN_STAT_MACS], "macs");
+	assert_int_equal(VN_STAT_MACS, VN_STAT_DROP_DUP + 1);
+	assert_string_equal(vn_ctl_stat_names[VN_STAT_ANNOUNCES_LIMITED], "announces_limited");
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_REMCAST], "floods_remcast");
-	assert_int_equal(VN_STAT_FLOODS_REMCAST, VN_STAT_DROP_DUP + 1);
+	assert_int_equal(VN_STAT_FLOODS_REMCAST, VN_STAT_ANNOUNCES_LIMITED + 1);
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_FWD], "floods_fwd");
 	assert_int_equal(VN_STAT_FLOODS_FWD, VN_STAT_FLOODS_REMCAST + 1);
+	assert_int_equal(VN_STAT_FLOODS_FWD, VN_STAT_COUNT - 1);
 
 	strcpy(sa.suite, "null-sha1");
 	sa.dir = VN_CTL_SA_IN;

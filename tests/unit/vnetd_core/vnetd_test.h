@@ -67,9 +67,9 @@ static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, u
 	vnetd_conf_defaults(&h->d.conf);
 	h->d.local = uc.bind = uc.local = vt_addr(num);
 	h->d.epoch = epoch;
-	h->d.macs = mac_table_new(1024);
+	h->v.macs = mac_table_new(1024);
 	h->d.dp = tun_dp_new(&uc, (uint64_t)num << 32, &ops, &h->d);
-	if (!h->d.macs || !h->d.dp || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, h->tap) < 0)
+	if (!h->v.macs || !h->d.dp || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, h->tap) < 0)
 		return -errno;
 	h->v.d = &h->d;
 	h->v.tap_fd = -1;
@@ -77,13 +77,15 @@ static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, u
 	h->v.conf.security = vt_level(suite);
 	h->v.conf.suite = suite;
 	h->v.conf.mtu = 1400;
+	h->v.conf.mac_max = 1024;
+	h->v.announce_tokens = VNETD_ANNOUNCE_BURST;
 	snprintf(h->v.name, sizeof(h->v.name), "vnet %d", VT_VNET);
 	memset(h->v.key.b, 0x5a, sizeof(h->v.key.b));
 	h->v.epoch = epoch;
 	vc.id = h->v.conf.id;
 	vc.tap_fd = h->tap[0];
 	vc.key = h->v.key;
-	vc.macs = h->d.macs;
+	vc.macs = h->v.macs;
 	h->v.tv = tun_dp_vnet_add(h->d.dp, &vc);
 	if (!h->v.tv)
 		return -errno;
@@ -94,7 +96,7 @@ static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, u
 static inline void vt_close(struct vt_host *h)
 {
 	tun_dp_free(h->d.dp);
-	mac_table_free(h->d.macs);
+	mac_table_free(h->v.macs);
 	if (h->tap[0] >= 0)
 		close(h->tap[0]);
 	if (h->tap[1] >= 0)
