@@ -60,4 +60,52 @@ void ctl_parse_error(const void *payload, size_t len, int *err, char *msg, size_
 int ctl_conn_read(struct ctl_conn *conn);
 void ctl_conn_consume(struct ctl_conn *conn);
 
+/*
+ * Per-client output queue for daemons (ctl_out.c): replies are queued whole
+ * and written with non-blocking sends when the socket is writable, so a
+ * client that does not read never blocks the loop that serves the others.
+ *
+ * The bound: a reply is refused with -ENOBUFS when the client's unread
+ * backlog plus the reply would pass `max`. A reply queued while nothing is
+ * pending is always accepted, whatever its size, so one large listing is
+ * never refused; a server that reads no request while ctl_out_pending is
+ * non-zero (back-pressure) therefore holds at most one reply per client,
+ * and the bound catches replies it queues without a request (streams,
+ * late answers) to a client that stopped reading.
+ */
+#define CTL_OUT_MAX_DEFAULT (256u * 1024u)
+
+struct ctl_out {
+	uint8_t *buf;
+	size_t off; /* first unsent byte */
+	size_t len; /* bytes queued after off */
+	size_t cap;
+	size_t max;    /* the bound on len, see above */
+	uint64_t sent; /* bytes written so far (progress, for idle checks) */
+};
+
+void ctl_out_init(struct ctl_out *o, size_t max);
+/* Frees the queue; what was not sent is lost. Safe twice. */
+void ctl_out_fini(struct ctl_out *o);
+/* 0 if `need` more bytes may be queued under the bound, else -ENOBUFS. */
+int ctl_out_room(const struct ctl_out *o, size_t need);
+/* Queues one message without checking the bound (the caller checked the
+ * whole reply with ctl_out_room). Returns 0, -EMSGSIZE over CTL_MSG_MAX,
+ * or -ENOMEM. */
+int ctl_out_msg(struct ctl_out *o, uint16_t type, uint16_t flags, const void *payload,
+		uint32_t len);
+/* One-message reply: checks the bound, then queues. 0 or -errno. */
+int ctl_out_reply(struct ctl_out *o, uint16_t type, uint16_t flags, const void *payload,
+		  uint32_t len);
+/* ctl_send_error's message as a one-message reply. */
+int ctl_out_error(struct ctl_out *o, uint16_t type, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Writes what the socket takes now (MSG_DONTWAIT, MSG_NOSIGNAL). Returns
+ * the bytes still queued (0: all sent) or -errno (-EPIPE: the peer left). */
+ssize_t ctl_out_flush(struct ctl_out *o, int fd);
+static inline size_t ctl_out_pending(const struct ctl_out *o)
+{
+	return o->len;
+}
+
 #endif

@@ -6,6 +6,16 @@
  * the client is disconnected; the daemon goes on. A request that waits for
  * something (peer-add's DNS lookup) leaves its client paused until
  * ctl_server_reply.
+ *
+ * Replies are queued per client (ctl_out) and written when the socket is
+ * writable, never with a blocking send: the loop also carries the data
+ * path. While a client has unread replies queued, its requests are not
+ * read (back-pressure), so a client that pipelines and never reads costs
+ * its socket buffers and one reply. A client that sends no request and
+ * takes no reply for control-idle-timeout seconds is closed; when all
+ * CTL_CLIENTS_MAX slots are taken, a new connection evicts the client idle
+ * the longest (one waiting for a lookup is never evicted), so idle
+ * connections cannot lock the operator out.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +24,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -25,14 +34,20 @@
 #include "vnetd.h"
 
 #define CTL_CLIENTS_MAX 64
-#define CTL_SEND_TIMEOUT_MS 2000
+/* Requests handled per readiness event of one client, so that a client
+ * that pipelines cannot keep the loop from the data path for long. */
+#define CTL_BATCH 16
 
 struct ctl_client {
 	struct ctl_client *next;
 	struct vnetd *d;
 	struct ev_io io;
 	struct ctl_conn *conn;
-	bool pending; /* a reply is owed later: not reading meanwhile */
+	struct ctl_out out;
+	uint64_t active_ms; /* accepted, last whole request, or reply bytes taken */
+	int err;	    /* a reply could not be queued (-ENOBUFS, -ENOMEM): drop */
+	bool pending;	    /* a reply is owed later: not reading meanwhile */
+	bool closing;	    /* refused: the error reply goes out, then we close */
 };
 
 enum { CTL_DONE = 0, CTL_PENDING = 1 };
@@ -58,25 +73,51 @@ static void ctl_server_refused(struct vnetd *d, const char *why)
 	}
 }
 
+/* Rate-limited like ctl_server_refused; the reason names the client's fd. */
+static void ctl_server_dropped(struct vnetd *d, int fd, const char *why)
+{
+	static uint64_t last_ms;
+	uint64_t now = ev_now_ms();
+
+	d->ctl_dropped++;
+	if (now - last_ms >= 1000 || last_ms == 0) {
+		last_ms = now;
+		log_warn("control: client fd %d dropped: %s (%llu so far)", fd, why,
+			 (unsigned long long)d->ctl_dropped);
+	}
+}
+
+/* Queues the records as one reply (CTL_F_MORE on all messages but the
+ * last); the bound is checked once for the whole reply. A failure is kept
+ * in c->err and the client is dropped once the handler returns. */
 static int ctl_server_records(struct ctl_client *c, uint16_t type, const void *recs, size_t n,
 			      size_t size)
 {
 	size_t per = CTL_MSG_MAX / size, off = 0;
-	int rc;
+	size_t msgs = n ? (n + per - 1) / per : 1;
+	int rc = ctl_out_room(&c->out, msgs * sizeof(struct ctl_hdr) + n * size);
 
-	do {
+	while (rc == 0) {
 		size_t k = n - off < per ? n - off : per;
 		uint16_t flags = CTL_F_REPLY | (off + k < n ? CTL_F_MORE : 0);
 		const uint8_t *at = k ? (const uint8_t *)recs + off * size : NULL;
-		rc = ctl_send(c->io.fd, type, flags, at, (uint32_t)(k * size));
+		rc = ctl_out_msg(&c->out, type, flags, at, (uint32_t)(k * size));
 		off += k;
-	} while (rc == 0 && off < n);
+		if (off >= n)
+			break;
+	}
+	if (rc < 0 && !c->err)
+		c->err = rc;
 	return rc;
 }
 
 static int ctl_server_error(struct ctl_client *c, uint16_t type, int err, const char *msg)
 {
-	return ctl_send_error(c->io.fd, type, err, "%s", msg);
+	int rc = ctl_out_error(&c->out, type, err, "%s", msg);
+
+	if (rc < 0 && !c->err)
+		c->err = rc;
+	return rc;
 }
 
 /* A request that decoded but failed: the error is the whole reply. */
@@ -98,19 +139,63 @@ static void ctl_client_free(struct ctl_client *c)
 	ev_io_stop(&c->io);
 	if (c->io.fd >= 0)
 		close(c->io.fd);
+	ctl_out_fini(&c->out);
 	free(c->conn);
+	if (!c->d->clients)
+		ev_timer_stop(&c->d->ctl_timer);
 	free(c);
+}
+
+/* Writes what the socket takes now; a client that took bytes is active. */
+static int ctl_client_flush(struct ctl_client *c)
+{
+	uint64_t sent = c->out.sent;
+	ssize_t rc = ctl_out_flush(&c->out, c->io.fd);
+
+	if (c->out.sent != sent)
+		c->active_ms = ev_now_ms();
+	return rc < 0 ? (int)rc : 0;
+}
+
+/* Reads requests only while nothing is owed or queued (back-pressure). */
+static bool ctl_client_reading(const struct ctl_client *c)
+{
+	return !c->pending && !c->closing && !c->err && ctl_out_pending(&c->out) == 0;
+}
+
+/* After any change: flushes, then watches the socket for what comes next
+ * (writable while replies are queued, else readable unless a reply is
+ * owed or the client is being closed), or closes it. c may be freed. */
+static void ctl_client_settle(struct ctl_client *c)
+{
+	unsigned want;
+
+	if (c->err) {
+		ctl_server_dropped(c->d, c->io.fd,
+				   c->err == -ENOBUFS ? "unread replies over the bound"
+						      : "cannot queue a reply");
+		ctl_client_free(c);
+		return;
+	}
+	if (ctl_client_flush(c) < 0 || (c->closing && ctl_out_pending(&c->out) == 0)) {
+		ctl_client_free(c);
+		return;
+	}
+	want = ctl_out_pending(&c->out) ? EV_WRITE : ctl_client_reading(c) ? EV_READ : 0;
+	if (want != c->io.events && ev_io_set(&c->io, want) < 0)
+		ctl_client_free(c);
 }
 
 void ctl_server_reply(struct ctl_client *c, uint16_t type, int err, const char *msg,
 		      const void *recs, size_t n, size_t size)
 {
-	int rc = err ? ctl_server_error(c, type, err, msg ? msg : strerror(-err))
-		     : ctl_server_records(c, type, recs, n, size);
-
+	if (err)
+		ctl_server_error(c, type, err, msg ? msg : strerror(-err));
+	else
+		ctl_server_records(c, type, recs, n, size);
 	c->pending = false;
-	if (rc < 0 || ev_io_set(&c->io, EV_READ) < 0)
-		ctl_client_free(c);
+	c->active_ms = ev_now_ms();
+	ctl_client_settle(c);
 }
 
 /* ---- vnets ---- */
@@ -428,7 +513,7 @@ static const struct ctl_handler ctl_handlers[] = {
 static int ctl_client_dispatch(struct ctl_client *c)
 {
 	const struct ctl_hdr *h = &c->conn->hdr;
-	char why[96];
+	char why[96], msg[128];
 
 	for (size_t i = 0; i < sizeof(ctl_handlers) / sizeof(ctl_handlers[0]); i++) {
 		if (ctl_handlers[i].type != h->type)
@@ -450,7 +535,8 @@ static int ctl_client_dispatch(struct ctl_client *c)
 		snprintf(why, sizeof(why), "unknown type %#x", h->type);
 refuse:
 	ctl_server_refused(c->d, why);
-	ctl_send_error(c->io.fd, h->type, -EBADMSG, "control: request refused: %s", why);
+	snprintf(msg, sizeof(msg), "control: request refused: %s", why);
+	ctl_server_error(c, h->type, -EBADMSG, msg);
 	return -1;
 }
 
@@ -459,63 +545,101 @@ static void ctl_client_cb(struct ev_io *io, unsigned events, void *arg)
 	struct ctl_client *c = arg;
 
 	(void)io;
-	/* Waiting for a lookup, only errors are watched: a client that hung
-	 * up is dropped now (its lookup completes without it). */
-	if (c->pending) {
-		if (events & EV_ERROR)
-			ctl_client_free(c);
+	/* Not reading (waiting for a lookup, replies queued, closing), a
+	 * client that hung up is dropped now (a lookup completes without it). */
+	if (ctl_client_flush(c) < 0 || ((events & EV_ERROR) && !ctl_client_reading(c))) {
+		ctl_client_free(c);
 		return;
 	}
-	while (!c->pending) {
+	for (int i = 0; i < CTL_BATCH && ctl_client_reading(c); i++) {
 		int rc = ctl_conn_read(c->conn);
 		if (rc == 0)
-			return;
+			break;
 		if (rc < 0) {
-			if (rc == -EMSGSIZE) {
-				ctl_server_refused(c->d, "message too long");
-				ctl_send_error(c->io.fd, c->conn->hdr.type, -EMSGSIZE,
-					       "control: request refused: too long");
+			if (rc != -EMSGSIZE) { /* EOF or a socket error */
+				ctl_client_free(c);
+				return;
 			}
+			ctl_server_refused(c->d, "message too long");
+			ctl_server_error(c, c->conn->hdr.type, -EMSGSIZE,
+					 "control: request refused: too long");
+			c->closing = true;
 			break;
 		}
+		c->active_ms = ev_now_ms();
 		if (ctl_client_dispatch(c) < 0)
-			break;
+			c->closing = true;
 		ctl_conn_consume(c->conn);
-		if (c->pending && ev_io_set(&c->io, 0) < 0)
-			break;
+		if (ctl_client_flush(c) < 0) {
+			ctl_client_free(c);
+			return;
+		}
 	}
-	if (!c->pending)
-		ctl_client_free(c);
+	ctl_client_settle(c);
 }
 
-static int ctl_client_count(const struct vnetd *d)
+/* The client idle the longest, never one waiting for a lookup (its
+ * request is the daemon's to finish); NULL if all are. */
+static struct ctl_client *ctl_client_idlest(struct vnetd *d)
+{
+	struct ctl_client *best = NULL;
+
+	for (struct ctl_client *c = d->clients; c; c = c->next)
+		if (!c->pending && (!best || c->active_ms <= best->active_ms))
+			best = c;
+	return best;
+}
+
+static void ctl_idle_cb(struct ev_timer *t, void *arg)
+{
+	struct vnetd *d = arg;
+	uint64_t now = ev_now_ms(), idle_ms = (uint64_t)d->conf.control_idle_s * 1000;
+	struct ctl_client *c, *next;
+
+	(void)t;
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (!c->pending && now - c->active_ms >= idle_ms) {
+			ctl_server_dropped(d, c->io.fd, "idle");
+			ctl_client_free(c);
+		}
+	}
+}
+
+static bool ctl_server_full(struct vnetd *d)
 {
 	int n = 0;
 
 	for (const struct ctl_client *c = d->clients; c; c = c->next)
 		n++;
-	return n;
+	return n >= CTL_CLIENTS_MAX;
 }
 
 static void ctl_accept_cb(struct ev_io *io, unsigned events, void *arg)
 {
 	struct vnetd *d = arg;
-	struct timeval tv = {CTL_SEND_TIMEOUT_MS / 1000, 0};
 	struct ctl_client *c;
 	int fd;
 
 	(void)events;
-	/* Blocking for writes (bounded by SO_SNDTIMEO) so that a reply is
-	 * never cut in half; reads use MSG_DONTWAIT. */
-	fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (ctl_peer_check(fd) < 0 || ctl_client_count(d) >= CTL_CLIENTS_MAX) {
-		ctl_server_refused(d, "peer not allowed or too many clients");
+	if (ctl_peer_check(fd) < 0) {
+		ctl_server_refused(d, "peer not allowed");
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (ctl_server_full(d)) {
+		struct ctl_client *old = ctl_client_idlest(d);
+		if (!old) {
+			ctl_server_refused(d, "too many clients, all waiting for lookups");
+			close(fd);
+			return;
+		}
+		ctl_server_dropped(d, old->io.fd, "evicted by a new client (all slots taken)");
+		ctl_client_free(old);
+	}
 	c = calloc(1, sizeof(*c));
 	if (c)
 		c->conn = malloc(sizeof(*c->conn));
@@ -527,8 +651,13 @@ static void ctl_accept_cb(struct ev_io *io, unsigned events, void *arg)
 	c->d = d;
 	c->conn->fd = fd;
 	c->conn->have = 0;
+	ctl_out_init(&c->out, CTL_OUT_MAX_DEFAULT);
+	c->active_ms = ev_now_ms();
 	ev_io_init(&c->io, fd, ctl_client_cb, c);
-	if (ev_io_start(d->loop, &c->io, EV_READ) < 0) {
+	if (ev_io_start(d->loop, &c->io, EV_READ) < 0 ||
+	    (!ev_timer_active(&d->ctl_timer) &&
+	     ev_timer_start(d->loop, &d->ctl_timer, 1000, 1000) < 0)) {
+		ev_io_stop(&c->io);
 		free(c->conn);
 		free(c);
 		close(fd);
@@ -542,6 +671,7 @@ int ctl_server_start(struct vnetd *d)
 {
 	int rc;
 
+	ev_timer_init(&d->ctl_timer, ctl_idle_cb, d);
 	d->ctl_fd = ctl_listen(d->conf.control_socket);
 	if (d->ctl_fd < 0) {
 		rc = d->ctl_fd;
@@ -559,6 +689,7 @@ void ctl_server_stop(struct vnetd *d)
 {
 	while (d->clients)
 		ctl_client_free(d->clients);
+	ev_timer_stop(&d->ctl_timer);
 	ev_io_stop(&d->ctl_io);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);

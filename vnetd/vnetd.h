@@ -101,8 +101,10 @@ struct vnetd {
 	int ctl_fd;
 	struct ev_io ctl_io;
 	struct ctl_client *clients;
-	uint64_t ctl_refused; /* malformed requests, for rate-limited logs */
-	bool use_syslog;      /* daemonized: logs go to syslog */
+	struct ev_timer ctl_timer; /* closes idle control clients, every second */
+	uint64_t ctl_refused;	   /* malformed requests, for rate-limited logs */
+	uint64_t ctl_dropped;	   /* clients closed: idle, evicted, backlog too large */
+	bool use_syslog;	   /* daemonized: logs go to syslog */
 };
 
 /* underlay.c */

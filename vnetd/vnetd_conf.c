@@ -7,8 +7,17 @@
 #include "vnet_addr.h"
 
 static const char *const vnetd_conf_keys[] = {
-    "multicast-address", "port",      "underlay-interface", "underlay-address", "control-socket",
-    "runtime-dir",	 "state-dir", "varp-ttl",	    "log-level",	NULL,
+    "multicast-address",
+    "port",
+    "underlay-interface",
+    "underlay-address",
+    "control-socket",
+    "runtime-dir",
+    "state-dir",
+    "varp-ttl",
+    "log-level",
+    "control-idle-timeout",
+    NULL,
 };
 
 void vnetd_conf_defaults(struct vnetd_conf *c)
@@ -21,6 +30,7 @@ void vnetd_conf_defaults(struct vnetd_conf *c)
 	strcpy(c->runtime_dir, "/run/tern");
 	strcpy(c->state_dir, "/var/lib/tern");
 	c->varp_ttl = 120;
+	c->control_idle_s = 30;
 	c->log_level = LOG_LVL_INFO;
 }
 
@@ -99,6 +109,11 @@ static int vnetd_conf_numbers(const struct sxp_node *doc, struct vnetd_conf *c,
 	rc = sxp_get_int(doc, "varp-ttl", 3, 86400, &v, err);
 	if (rc == 0)
 		c->varp_ttl = (unsigned)v;
+	else if (rc != -ENOENT)
+		return rc;
+	rc = sxp_get_int(doc, "control-idle-timeout", 1, 86400, &v, err);
+	if (rc == 0)
+		c->control_idle_s = (unsigned)v;
 	else if (rc != -ENOENT)
 		return rc;
 	return 0;

@@ -27,7 +27,8 @@ struct vnetd_conf {
 	char control_socket[VNETD_PATH_MAX];
 	char runtime_dir[VNETD_PATH_MAX];
 	char state_dir[VNETD_PATH_MAX];
-	unsigned varp_ttl; /* seconds */
+	unsigned varp_ttl;	 /* seconds */
+	unsigned control_idle_s; /* a control client without a request is closed */
 	enum log_level log_level;
 };
 

@@ -102,8 +102,12 @@ struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path);
 void vmm_ctl_free(struct vmm_ctl *ctl);
 /* Adds the listener and clients to pfds (at most cap); returns count. */
 int vmm_ctl_fds(struct vmm_ctl *ctl, struct pollfd *pfds, int cap);
-/* Handles poll results for the fds vmm_ctl_fds() returned. Returns 1 if
- * the domain must end (destroy, or a save without -p). */
+/* Handles poll results for the fds vmm_ctl_fds() returned (all zero after
+ * a poll timeout: then only idle clients are closed). Returns 1 if the
+ * domain must end (destroy, or a save without -p). */
 int vmm_ctl_handle(struct vmm_ctl *ctl, struct pollfd *pfds, int n);
+/* The poll timeout until the next idle client is due to be closed, -1 for
+ * none. */
+int vmm_ctl_timeout_ms(const struct vmm_ctl *ctl);
 
 #endif

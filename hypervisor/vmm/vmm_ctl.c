@@ -2,6 +2,14 @@
  * Control socket server: typed requests of vmm_ctl.h, one size-checking
  * decoder each. A malformed request is answered with an error and the
  * client is disconnected; the domain is never affected by a bad client.
+ *
+ * The main thread serves it between signals and vCPU events, so it never
+ * blocks on a client: sockets are non-blocking, replies are queued per
+ * client (ctl_out) and written when poll says writable, and while a
+ * client has replies queued its requests are not read (back-pressure). A
+ * client that sends no request and takes no reply for VMM_CTL_IDLE_MS is
+ * closed; when all VMM_CTL_CLIENTS slots are taken, a new connection
+ * evicts the client idle the longest, so vmmctl always gets in.
  */
 #include <errno.h>
 #include <poll.h>
@@ -9,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -17,14 +26,31 @@
 #include "vmm_ctl.h"
 
 #define VMM_CTL_CLIENTS 4
+#define VMM_CTL_IDLE_MS 30000
+
+struct vmm_ctl_client {
+	struct ctl_conn *conn; /* NULL: a free slot */
+	struct ctl_out out;
+	uint64_t active_ms; /* accepted, last whole request, or reply bytes taken */
+	int closing;	    /* refused: the error reply goes out, then we close */
+};
 
 struct vmm_ctl {
 	struct vmm *vmm;
 	char *path;
 	int listen_fd;
-	struct ctl_conn *conn[VMM_CTL_CLIENTS];
+	struct vmm_ctl_client cl[VMM_CTL_CLIENTS];
+	uint64_t dropped; /* clients closed for idling or evicted */
 	char reply[CTL_MSG_MAX];
 };
+
+static uint64_t vmm_ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path)
 {
@@ -48,11 +74,45 @@ struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path)
 
 static void vmm_ctl_drop(struct vmm_ctl *ctl, int i)
 {
-	if (!ctl->conn[i])
+	struct vmm_ctl_client *cl = &ctl->cl[i];
+
+	if (!cl->conn)
 		return;
-	close(ctl->conn[i]->fd);
-	free(ctl->conn[i]);
-	ctl->conn[i] = NULL;
+	close(cl->conn->fd);
+	free(cl->conn);
+	ctl_out_fini(&cl->out);
+	memset(cl, 0, sizeof(*cl));
+}
+
+/* An idle or evicted client: counted, logged once a second at most. */
+static void vmm_ctl_expel(struct vmm_ctl *ctl, int i, const char *why)
+{
+	static uint64_t last_ms;
+	uint64_t now = vmm_ctl_now_ms();
+
+	ctl->dropped++;
+	if (now - last_ms >= 1000 || last_ms == 0) {
+		last_ms = now;
+		log_warn("domain %s: control client dropped: %s (%llu so far)", ctl->vmm->cfg.name,
+			 why, (unsigned long long)ctl->dropped);
+	}
+	vmm_ctl_drop(ctl, i);
+}
+
+/* Writes what the socket takes now; a client that took bytes is active. */
+static int vmm_ctl_flush(struct vmm_ctl_client *cl)
+{
+	uint64_t sent = cl->out.sent;
+	ssize_t rc = ctl_out_flush(&cl->out, cl->conn->fd);
+
+	if (cl->out.sent != sent)
+		cl->active_ms = vmm_ctl_now_ms();
+	return rc < 0 ? (int)rc : 0;
+}
+
+static int vmm_ctl_reading(const struct vmm_ctl_client *cl)
+{
+	return !cl->closing && ctl_out_pending(&cl->out) == 0;
 }
 
 void vmm_ctl_free(struct vmm_ctl *ctl)
@@ -76,34 +136,80 @@ int vmm_ctl_fds(struct vmm_ctl *ctl, struct pollfd *pfds, int cap)
 	if (!ctl || cap < 1 + VMM_CTL_CLIENTS)
 		return 0;
 	pfds[n++] = (struct pollfd){ctl->listen_fd, POLLIN, 0};
-	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
-		pfds[n++] = (struct pollfd){ctl->conn[i] ? ctl->conn[i]->fd : -1, POLLIN, 0};
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
+		const struct vmm_ctl_client *cl = &ctl->cl[i];
+		short ev = !cl->conn		       ? 0
+			   : ctl_out_pending(&cl->out) ? POLLOUT
+			   : vmm_ctl_reading(cl)       ? POLLIN
+						       : 0;
+		pfds[n++] = (struct pollfd){cl->conn ? cl->conn->fd : -1, ev, 0};
+	}
 	return n;
+}
+
+int vmm_ctl_timeout_ms(const struct vmm_ctl *ctl)
+{
+	uint64_t now = vmm_ctl_now_ms(), first = UINT64_MAX;
+
+	if (!ctl)
+		return -1;
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
+		if (ctl->cl[i].conn && ctl->cl[i].active_ms < first)
+			first = ctl->cl[i].active_ms;
+	if (first == UINT64_MAX)
+		return -1;
+	if (now - first >= VMM_CTL_IDLE_MS)
+		return 0;
+	return (int)(first + VMM_CTL_IDLE_MS - now) + 1;
+}
+
+static void vmm_ctl_sweep(struct vmm_ctl *ctl)
+{
+	uint64_t now = vmm_ctl_now_ms();
+
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
+		if (ctl->cl[i].conn && now - ctl->cl[i].active_ms >= VMM_CTL_IDLE_MS)
+			vmm_ctl_expel(ctl, i, "idle");
+}
+
+/* A free slot, or the one of the client idle the longest, evicted. */
+static int vmm_ctl_slot(struct vmm_ctl *ctl)
+{
+	int idlest = 0;
+
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
+		if (!ctl->cl[i].conn)
+			return i;
+		if (ctl->cl[i].active_ms < ctl->cl[idlest].active_ms)
+			idlest = i;
+	}
+	vmm_ctl_expel(ctl, idlest, "evicted by a new client (all slots taken)");
+	return idlest;
 }
 
 static void vmm_ctl_accept(struct vmm_ctl *ctl)
 {
-	int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	int slot = -1;
+	int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct vmm_ctl_client *cl;
 
 	if (fd < 0)
 		return;
-	for (int i = 0; i < VMM_CTL_CLIENTS && slot < 0; i++)
-		if (!ctl->conn[i])
-			slot = i;
-	if (ctl_peer_check(fd) < 0 || slot < 0) {
-		log_warn("domain %s: control client refused (%s)", ctl->vmm->cfg.name,
-			 slot < 0 ? "too many clients" : "permission denied");
-		ctl_send_error(fd, 0, slot < 0 ? -EBUSY : -EPERM, "refused");
+	if (ctl_peer_check(fd) < 0) {
+		log_warn("domain %s: control client refused (permission denied)",
+			 ctl->vmm->cfg.name);
+		ctl_send_error(fd, 0, -EPERM, "refused"); /* a fresh socket has room */
 		close(fd);
 		return;
 	}
-	ctl->conn[slot] = calloc(1, sizeof(struct ctl_conn));
-	if (!ctl->conn[slot]) {
+	cl = &ctl->cl[vmm_ctl_slot(ctl)];
+	cl->conn = calloc(1, sizeof(struct ctl_conn));
+	if (!cl->conn) {
 		close(fd);
 		return;
 	}
-	ctl->conn[slot]->fd = fd;
+	cl->conn->fd = fd;
+	ctl_out_init(&cl->out, CTL_OUT_MAX_DEFAULT);
+	cl->active_ms = vmm_ctl_now_ms();
 }
 
 /* Decodes CTL_VMM_SAVE: flags, then exactly path_len bytes of an absolute
@@ -126,7 +232,7 @@ static int vmm_ctl_dec_save(const uint8_t *p, uint32_t len, uint32_t *flags, cha
 	return 0;
 }
 
-static int vmm_ctl_save(struct vmm_ctl *ctl, int fd, const uint8_t *p, uint32_t len)
+static int vmm_ctl_save(struct vmm_ctl *ctl, struct ctl_out *o, const uint8_t *p, uint32_t len)
 {
 	struct vmm *vmm = ctl->vmm;
 	char path[CTL_VMM_PATH_MAX], err[512];
@@ -134,91 +240,130 @@ static int vmm_ctl_save(struct vmm_ctl *ctl, int fd, const uint8_t *p, uint32_t 
 	int rc;
 
 	if (vmm_ctl_dec_save(p, len, &flags, path) < 0) {
-		ctl_send_error(fd, CTL_VMM_SAVE, -EINVAL, "malformed save request");
+		ctl_out_error(o, CTL_VMM_SAVE, -EINVAL, "malformed save request");
 		return -EINVAL;
 	}
 	enum vmm_state st = vmm_state_get(vmm);
 	if (st != VMM_RUNNING && st != VMM_PAUSED) {
-		ctl_send_error(fd, CTL_VMM_SAVE, -EINVAL, "domain %s is %s", vmm->cfg.name,
-			       vmm_state_name(st));
+		ctl_out_error(o, CTL_VMM_SAVE, -EINVAL, "domain %s is %s", vmm->cfg.name,
+			      vmm_state_name(st));
 		return 0;
 	}
 	int was_paused = st == VMM_PAUSED;
 	if ((rc = vmm_vcpu_pause(vmm)) < 0) {
-		ctl_send_error(fd, CTL_VMM_SAVE, rc, "domain %s: pause: %s", vmm->cfg.name,
-			       strerror(-rc));
+		ctl_out_error(o, CTL_VMM_SAVE, rc, "domain %s: pause: %s", vmm->cfg.name,
+			      strerror(-rc));
 		return 0;
 	}
 	if ((rc = vmm_save(vmm, path, err, sizeof(err))) < 0) {
 		log_error("domain %s: save: %s", vmm->cfg.name, err);
-		ctl_send_error(fd, CTL_VMM_SAVE, rc, "domain %s: save: %s", vmm->cfg.name, err);
+		ctl_out_error(o, CTL_VMM_SAVE, rc, "domain %s: save: %s", vmm->cfg.name, err);
 		if (!was_paused)
 			vmm_vcpu_unpause(vmm);
 		return 0;
 	}
 	fprintf(stderr, "domain %s: saved to %s\n", vmm->cfg.name, path);
-	ctl_send(fd, CTL_VMM_SAVE, CTL_F_REPLY, NULL, 0);
+	ctl_out_reply(o, CTL_VMM_SAVE, CTL_F_REPLY, NULL, 0);
 	return (flags & CTL_VMM_SAVE_F_PAUSE) ? 0 : 1;
 }
 
 /* Pause and unpause are refused outside the states they make sense in. */
-static int vmm_ctl_pause(struct vmm *vmm, int fd, uint16_t type)
+static int vmm_ctl_pause(struct vmm *vmm, struct ctl_out *o, uint16_t type)
 {
 	enum vmm_state st = vmm_state_get(vmm);
 	int rc;
 
 	if (type == CTL_VMM_PAUSE && st != VMM_RUNNING && st != VMM_PAUSED)
-		return ctl_send_error(fd, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
-				      vmm_state_name(st));
+		return ctl_out_error(o, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
+				     vmm_state_name(st));
 	if (type == CTL_VMM_UNPAUSE && st != VMM_PAUSED)
-		return ctl_send_error(fd, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
-				      vmm_state_name(st));
+		return ctl_out_error(o, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
+				     vmm_state_name(st));
 	if (type == CTL_VMM_UNPAUSE) {
 		vmm_vcpu_unpause(vmm);
 	} else if ((rc = vmm_vcpu_pause(vmm)) < 0) {
-		return ctl_send_error(fd, type, rc, "domain %s: pause: %s", vmm->cfg.name,
-				      strerror(-rc));
+		return ctl_out_error(o, type, rc, "domain %s: pause: %s", vmm->cfg.name,
+				     strerror(-rc));
 	}
-	return ctl_send(fd, type, CTL_F_REPLY, NULL, 0);
+	return ctl_out_reply(o, type, CTL_F_REPLY, NULL, 0);
 }
 
-static int vmm_ctl_status(struct vmm_ctl *ctl, int fd)
+static int vmm_ctl_status(struct vmm_ctl *ctl, struct ctl_out *o)
 {
 	int n = vmm_status_json(ctl->vmm, ctl->reply, sizeof(ctl->reply));
 
 	if (n < 0)
-		return ctl_send_error(fd, CTL_VMM_STATUS, n, "status too large");
-	return ctl_send(fd, CTL_VMM_STATUS, CTL_F_REPLY, ctl->reply, (uint32_t)n);
+		return ctl_out_error(o, CTL_VMM_STATUS, n, "status too large");
+	return ctl_out_reply(o, CTL_VMM_STATUS, CTL_F_REPLY, ctl->reply, (uint32_t)n);
 }
 
 /* Returns 1 when the domain must end, 0 when handled, -EINVAL for a
  * malformed request (the client is then dropped). */
-static int vmm_ctl_dispatch(struct vmm_ctl *ctl, struct ctl_conn *c)
+static int vmm_ctl_dispatch(struct vmm_ctl *ctl, struct vmm_ctl_client *cl)
 {
 	struct vmm *vmm = ctl->vmm;
+	struct ctl_conn *c = cl->conn;
+	struct ctl_out *o = &cl->out;
 	uint16_t type = c->hdr.type;
 
 	if (type != CTL_VMM_SAVE && c->hdr.len != 0) {
-		ctl_send_error(c->fd, type, -EINVAL, "unexpected payload");
+		ctl_out_error(o, type, -EINVAL, "unexpected payload");
 		return -EINVAL;
 	}
 	switch (type) {
 	case CTL_VMM_PAUSE:
 	case CTL_VMM_UNPAUSE:
-		vmm_ctl_pause(vmm, c->fd, type);
+		vmm_ctl_pause(vmm, o, type);
 		return 0;
 	case CTL_VMM_STATUS:
-		vmm_ctl_status(ctl, c->fd);
+		vmm_ctl_status(ctl, o);
 		return 0;
 	case CTL_VMM_SAVE:
-		return vmm_ctl_save(ctl, c->fd, c->buf, c->hdr.len);
+		return vmm_ctl_save(ctl, o, c->buf, c->hdr.len);
 	case CTL_VMM_DESTROY:
 		fprintf(stderr, "domain %s: destroyed\n", vmm->cfg.name);
-		ctl_send(c->fd, type, CTL_F_REPLY, NULL, 0);
+		ctl_out_reply(o, type, CTL_F_REPLY, NULL, 0);
 		return 1;
 	}
-	ctl_send_error(c->fd, type, -EINVAL, "unknown request type 0x%x", type);
+	ctl_out_error(o, type, -EINVAL, "unknown request type 0x%x", type);
 	return -EINVAL;
+}
+
+/* One poll result of client i: write, then read one request if nothing
+ * is queued. Returns 1 when the domain must end. */
+static int vmm_ctl_serve(struct vmm_ctl *ctl, int i, short revents)
+{
+	struct vmm_ctl_client *cl = &ctl->cl[i];
+	int rc, end = 0;
+
+	if (vmm_ctl_flush(cl) < 0 || ((revents & (POLLERR | POLLHUP)) && !vmm_ctl_reading(cl))) {
+		vmm_ctl_drop(ctl, i);
+		return 0;
+	}
+	if (vmm_ctl_reading(cl) && (revents & (POLLIN | POLLERR | POLLHUP))) {
+		rc = ctl_conn_read(cl->conn);
+		if (rc < 0 && rc != -EMSGSIZE) { /* EOF or a socket error */
+			vmm_ctl_drop(ctl, i);
+			return 0;
+		}
+		if (rc < 0) {
+			ctl_out_error(&cl->out, cl->conn->hdr.type, rc, "message too large");
+			cl->closing = 1;
+		} else if (rc == 1) {
+			cl->active_ms = vmm_ctl_now_ms();
+			rc = vmm_ctl_dispatch(ctl, cl);
+			ctl_conn_consume(cl->conn);
+			cl->closing = rc < 0;
+			end = rc == 1;
+		}
+		if (vmm_ctl_flush(cl) < 0) {
+			vmm_ctl_drop(ctl, i);
+			return end;
+		}
+	}
+	if (cl->closing && ctl_out_pending(&cl->out) == 0)
+		vmm_ctl_drop(ctl, i);
+	return end;
 }
 
 int vmm_ctl_handle(struct vmm_ctl *ctl, struct pollfd *pfds, int n)
@@ -228,26 +373,11 @@ int vmm_ctl_handle(struct vmm_ctl *ctl, struct pollfd *pfds, int n)
 	if (!ctl || n < 1 + VMM_CTL_CLIENTS)
 		return 0;
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
-		struct ctl_conn *c = ctl->conn[i];
-		if (!c || pfds[1 + i].fd != c->fd || !pfds[1 + i].revents)
-			continue;
-		int rc = ctl_conn_read(c);
-		if (rc == 0)
-			continue;
-		if (rc < 0) {
-			if (rc == -EMSGSIZE)
-				ctl_send_error(c->fd, c->hdr.type, rc, "message too large");
-			vmm_ctl_drop(ctl, i);
-			continue;
-		}
-		rc = vmm_ctl_dispatch(ctl, c);
-		if (rc < 0)
-			vmm_ctl_drop(ctl, i);
-		else
-			ctl_conn_consume(c);
-		if (rc == 1)
-			end = 1;
+		struct vmm_ctl_client *cl = &ctl->cl[i];
+		if (cl->conn && pfds[1 + i].fd == cl->conn->fd && pfds[1 + i].revents)
+			end |= vmm_ctl_serve(ctl, i, pfds[1 + i].revents);
 	}
+	vmm_ctl_sweep(ctl);
 	if (pfds[0].revents & POLLIN)
 		vmm_ctl_accept(ctl);
 	return end;

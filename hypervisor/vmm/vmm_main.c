@@ -185,7 +185,7 @@ static int vmm_loop(struct vmm *vmm, struct vmm_ctl *ctl, int sfd)
 		pfds[0] = (struct pollfd){sfd, POLLIN, 0};
 		pfds[1] = (struct pollfd){vmm->event_fd, POLLIN, 0};
 		int n = 2 + vmm_ctl_fds(ctl, pfds + 2, 14);
-		if (poll(pfds, (nfds_t)n, -1) < 0) {
+		if (poll(pfds, (nfds_t)n, vmm_ctl_timeout_ms(ctl)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return VMM_EXIT_ERROR;

@@ -44,6 +44,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.runtime_dir, "/run/tern");
 	assert_string_equal(c.state_dir, "/var/lib/tern");
 	assert_int_equal(c.varp_ttl, 120);
+	assert_int_equal(c.control_idle_s, 30);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 }
 
@@ -57,7 +58,8 @@ static void test_every_key(void **state)
 				   "(runtime-dir /tmp/x/run)\n"
 				   "(state-dir /tmp/x/state)\n"
 				   "(varp-ttl 30)\n"
-				   "(log-level debug)\n";
+				   "(log-level debug)\n"
+				   "(control-idle-timeout 5)\n";
 	struct vnetd_conf c;
 	struct sxp_error err;
 	char buf[VNET_ADDR_STRLEN];
@@ -73,6 +75,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.runtime_dir, "/tmp/x/run");
 	assert_string_equal(c.state_dir, "/tmp/x/state");
 	assert_int_equal(c.varp_ttl, 30);
+	assert_int_equal(c.control_idle_s, 5);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
 }
 
@@ -123,6 +126,15 @@ static void test_ranges(void **state)
 		assert_non_null(strstr(err.msg, "t.sxp:1:"));
 		assert_non_null(
 		    strstr(err.msg, strncmp(texts[i], "(port", 5) == 0 ? "port" : "varp-ttl"));
+	}
+	for (int i = 0; i < 2; i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(
+		    parse(i ? "(control-idle-timeout 86401)" : "(control-idle-timeout 0)", &c,
+			  &err),
+		    -EINVAL);
+		assert_non_null(strstr(err.msg, "t.sxp:1:"));
+		assert_non_null(strstr(err.msg, "control-idle-timeout"));
 	}
 }
 
