@@ -94,4 +94,4 @@ grep -q 'control: client fd [0-9]* dropped: idle' "$TOPO_DIR/h1/vnetd.log" ||
 # And the daemon serves as before.
 [ "$(topo_vn 1 --json vnet-list | jq -r '.[0].id')" = 97 ] || topo_fail "vnet-list after the flood"
 topo_exec h1 ping -n -q -c 3 -i 0.2 -W 1 10.97.0.2 >/dev/null || topo_fail "ping after the flood"
-echo "PASS: 28_vnetd_ctl_stall"
+echo "PASS: 29_vnetd_ctl_stall"
