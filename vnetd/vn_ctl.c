@@ -4,10 +4,10 @@
 #include <string.h>
 
 const char *const vn_ctl_stat_names[VN_STAT_COUNT] = {
-    "frames_in",      "frames_out",   "bytes_in",	"bytes_out",  "floods_in",
-    "floods_out",     "varp_in",      "varp_out",	"drop_auth",  "drop_replay",
-    "drop_malformed", "drop_noroute", "drop_dup",	"drop_nosa",  "drop_notpeer",
-    "drop_sa",	      "sa_learned",   "floods_remcast", "floods_fwd",
+    "frames_in",      "frames_out",   "bytes_in", "bytes_out",	    "floods_in",
+    "floods_out",     "varp_in",      "varp_out", "drop_auth",	    "drop_replay",
+    "drop_malformed", "drop_noroute", "drop_dup", "floods_remcast", "floods_fwd",
+    "drop_nosa",      "drop_notpeer", "drop_sa",  "sa_learned",
 };
 
 const char *vn_ctl_security_name(unsigned security)

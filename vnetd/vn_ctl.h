@@ -91,12 +91,13 @@ enum {
 	VN_STAT_DROP_MALFORMED,
 	VN_STAT_DROP_NOROUTE,
 	VN_STAT_DROP_DUP,
-	VN_STAT_DROP_NOSA,	/* ESP of a sender whose SA is not learned (yet) */
-	VN_STAT_DROP_NOTPEER,	/* unicast flood from a host that is not a peer */
-	VN_STAT_DROP_SA,	/* SA exchange messages refused */
-	VN_STAT_SA_LEARNED,	/* SAs learned from verified answers */
 	VN_STAT_FLOODS_REMCAST, /* floods re-sent to our group for a peer */
 	VN_STAT_FLOODS_FWD,	/* floods of our subnet sent on to our peers */
+	/* Added after floods_fwd: keys are only ever appended. */
+	VN_STAT_DROP_NOSA,    /* ESP of a sender whose SA is not learned (yet) */
+	VN_STAT_DROP_NOTPEER, /* unicast flood from a host that is not a peer */
+	VN_STAT_DROP_SA,      /* SA exchange messages refused */
+	VN_STAT_SA_LEARNED,   /* SAs learned from verified answers */
 	VN_STAT_COUNT
 };
 extern const char *const vn_ctl_stat_names[VN_STAT_COUNT];
