@@ -304,10 +304,10 @@ void tun_decap_dgram(struct tun_dp *dp, uint8_t *buf, size_t len, const struct s
 		return;
 	}
 	c.ri.sender = c.ri.from;
-	if (info.kind == PKT_SA)
-		tun_saex_rx(dp, buf, len, &c.ri.from, false);
-	else if (info.flood)
+	if (info.flood)
 		handle_flood(dp, buf, len, &info, &c);
+	else if (info.kind == PKT_SA)
+		tun_saex_rx(dp, buf, len, &c.ri.from, false);
 	else
 		deliver(dp, buf, &info, &c);
 	if (c.is_varp && dp->ops.varp)
