@@ -150,6 +150,8 @@ void tun_dp_vnet_del(struct tun_dp *dp, struct tun_vnet *vn)
 		}
 	}
 	tun_rxsa_flush(dp, vn);
+	if (dp->tx_st == &vn->st) /* left there by tun_dp_rx_tap(vn) */
+		dp->tx_st = &dp->st;
 	tun_vnet_free(vn);
 }
 

@@ -12,14 +12,24 @@
  *   bit 3     seal mode (below) instead of raw
  *   bits 6-7  raw mode: a GRO train of 0 (none), 100, 600 or 1400-byte
  *             segments
+ *   bit 4     seal mode: an SA exchange message instead (below)
  * Raw mode: the rest is the UDP payload.
  * Seal mode: byte 1 picks the vnet (low 3 bits, mod 5), the sender
  * 127.0.0.5/.6/.7 (bits 3-4), a VARP payload instead of a frame (bit 5), a
  * FLOOD envelope (bit 6) with hops 1 (bit 7); the rest is the payload,
  * which the harness encapsulates as that sender would (ESP with the
- * sender's SA, next sequence number; FLOOD with a fresh seq). A sealed
+ * sender's SA, next sequence number, its ICV covering the FLOOD's origin
+ * and seq; FLOOD with a fresh seq, tagged under the vnet's flood key
+ * around ESP). The senders' SAs (fixed nonces) are installed in the data
+ * path's receive table at setup, as the SA exchange would. A sealed
  * Ethernet frame that pkt_eth_check accepts must come out of the vnet's
  * TAP unchanged; nothing else may come out of any TAP in seal mode.
+ * SA mode: from sender 127.0.0.8 (bit 2 of byte 0: to the group) on the
+ * vnet of byte 1, op byte 2 % 3 + 1 (ANNOUNCE flooded and tagged if bit 6
+ * of byte 1, else unicast; REQUEST; REPLY to an open question of ours, so
+ * that it installs, with .8's SPI hash unless bit 7 of byte 2), SPI bytes
+ * 3-6, seq 7-10, nonce 11-26, all tagged under the vnet's SA key. Nothing
+ * may come out of any TAP.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,12 +43,14 @@
 #include "esp_key.h"
 #include "mac_table.h"
 #include "pkt.h"
+#include "sa_msg.h"
 #include "tun_priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NVNETS 5
 #define NSEAL 3
+#define SA_SENDER 8
 #define SEAL_MAX 1600
 #define HEAD 128
 #define TAIL 64
@@ -103,7 +115,7 @@ static int warm_up(void);
 
 static int setup(void)
 {
-	struct tun_vnet_conf vc = {.epoch = 1};
+	struct tun_vnet_conf vc = {0};
 
 	memset(fz.key.b, 0x5a, sizeof(fz.key.b));
 	fz.macs = mac_table_new(4096);
@@ -123,17 +135,28 @@ static int setup(void)
 			return -1;
 		for (int s = 0; s < NSEAL && suites[v] != ESP_SUITE_NONE; s++) {
 			struct vnet_addr sender = lo(5 + s);
+			uint8_t nonce[ESP_NONCE_LEN];
+			uint32_t spi = (uint32_t)esp_key_spi_hash(&vc.id, &sender) << 16 |
+				       (uint32_t)(0x100 + s);
 			struct esp_sa_keys k;
+			struct tun_rxsa *e;
 
-			if (esp_key_derive(&fz.key, &vc.id, suites[v], &sender, 1, &k) < 0 ||
-			    !(fz.seal_sa[v][s] = esp_sa_new(&k, ESP_SA_OUT)))
+			/* The SA the sender would have told us in a REPLY. */
+			memset(nonce, 0x10 * v + s, sizeof(nonce));
+			if (esp_key_derive(&fz.key, &vc.id, suites[v], &sender, spi, nonce, &k) <
+				0 ||
+			    !(fz.seal_sa[v][s] = esp_sa_new(&k, ESP_SA_OUT)) ||
+			    !(e = tun_rxsa_get(fz.dp, fz.vn[v], &sender)) ||
+			    tun_rxsa_install(fz.dp, e, spi, nonce, 0) != 0)
 				return -1;
 		}
 	}
 	/* Peers make accepted floods take the forwarding path too; their
-	 * sends fail on the socketpair, inside the process. */
-	struct vnet_addr peers[2] = {lo(20), lo(21)};
-	if (tun_dp_peers_set(fz.dp, peers, 2) < 0)
+	 * sends fail on the socketpair, inside the process. The sealing
+	 * senders are peers (a FLOOD by unicast is taken only from a peer);
+	 * the raw mode's sources and .8 are not. */
+	struct vnet_addr peers[5] = {lo(5), lo(6), lo(7), lo(20), lo(21)};
+	if (tun_dp_peers_set(fz.dp, peers, 5) < 0)
 		return -1;
 	fz.flood_seq = 1;
 	fz.ready = true;
@@ -200,8 +223,16 @@ static size_t seal_one(int v, int s, const uint8_t *data, size_t len, uint8_t ct
 	memcpy(payload, data, len);
 	*fresh = true;
 	if (fz.seal_sa[v][s]) {
-		if (esp_sa_encap(fz.seal_sa[v][s], payload, len, HEAD, SEAL_MAX + TAIL - len,
-				 varp ? ESP_NH_VARP : ESP_NH_ETHERNET, &pkt, &plen) < 0)
+		uint8_t extb[PKT_FLOOD_EXT_LEN];
+		struct esp_ext ext = {extb, sizeof(extb)};
+
+		/* A flooded packet's ICV covers the envelope's origin | seq. */
+		memcpy(extb, sender.b, VNET_ADDR_LEN);
+		for (int i = 0; i < 8; i++)
+			extb[VNET_ADDR_LEN + i] = (uint8_t)(fz.flood_seq >> (56 - 8 * i));
+		if (esp_sa_encap_ext(fz.seal_sa[v][s], payload, len, HEAD, SEAL_MAX + TAIL - len,
+				     varp ? ESP_NH_VARP : ESP_NH_ETHERNET,
+				     (ctl & 0x40) ? &ext : NULL, &pkt, &plen) < 0)
 			return 0;
 	} else {
 		pkt = pkt_push_vnet(payload, HEAD, varp ? PKT_VARP : PKT_FRAME,
@@ -209,15 +240,18 @@ static size_t seal_one(int v, int s, const uint8_t *data, size_t len, uint8_t ct
 		plen = len + PKT_VNET_HDR_LEN;
 	}
 	if (ctl & 0x40) {
+		bool tagged = fz.seal_sa[v][s] != NULL;
 		uint64_t seq = fz.flood_seq++;
-		uint8_t *f =
-		    pkt_push_flood(pkt, (size_t)(pkt - buf), &sender, seq, (ctl & 0x80) ? 1 : 0);
+		uint8_t *f = pkt_push_flood(pkt, (size_t)(pkt - buf), &sender, seq,
+					    (ctl & 0x80) ? 1 : 0, tagged);
 
 		/* Raw inputs may have moved this origin's window past seq. */
 		*fresh = replay_flood_check(fz.dp->floods, &sender, seq, tun_dp_clock_ms()) ==
 			 REPLAY_NEW;
 		plen += (size_t)(pkt - f);
 		pkt = f;
+		if (tagged && tun_flood_tag(fz.vn[v], pkt, plen) < 0)
+			return 0;
 	}
 	deliver(pkt, plen, 5 + s, mcast, 0);
 	return drain(v, out, out_len);
@@ -245,8 +279,75 @@ static void seal(const uint8_t *data, size_t size)
 		__builtin_trap();
 }
 
-/* One frame from every sealing sender on every vnet, so that their
- * receive SAs exist before any input can spend the derivation budget. */
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An SA exchange message from 127.0.0.8 (see the top). */
+static void sa_mode(const uint8_t *data, size_t size)
+{
+	static uint8_t buf[PKT_FLOOD_TAGGED_LEN + SA_PKT_LEN];
+	uint8_t in[27] = {0}, *pkt = buf + PKT_FLOOD_TAGGED_LEN;
+	struct vnet_addr sender = lo(SA_SENDER);
+	struct tun_vnet *vn;
+	struct tun_rxsa *e;
+	struct sa_msg m;
+	size_t len = SA_PKT_LEN;
+	bool flood;
+
+	memcpy(in, data, size < sizeof(in) ? size : sizeof(in));
+	vn = fz.vn[(in[1] & 7) % NVNETS];
+	flood = in[1] & 0x40;
+	memset(&m, 0, sizeof(m));
+	m.op = (enum sa_msg_op)(in[2] % 3 + 1);
+	m.vnet = *tun_vnet_id(vn);
+	m.suite = vn->suite;
+	m.spi = get32(in + 3);
+	memcpy(m.challenge, in + 11, SA_CHALLENGE_LEN); /* a guess */
+	if (m.op == SA_MSG_ANNOUNCE) {
+		m.sender = sender;
+	} else if (m.op == SA_MSG_REQUEST) {
+		m.suite = ESP_SUITE_NONE;
+		m.sender = fz.dp->local;
+		m.asker = sender;
+		flood = false;
+	} else {
+		m.sender = sender;
+		m.asker = fz.dp->local;
+		m.seq = get32(in + 7);
+		/* Mostly an SPI of .8's on this vnet (its hash), else anything. */
+		if (!(in[2] & 0x80))
+			m.spi =
+			    (uint32_t)esp_key_spi_hash(&m.vnet, &sender) << 16 | (m.spi & 0xffff);
+		memcpy(m.nonce, in + 11, ESP_NONCE_LEN);
+		flood = false;
+		/* Answer a question we have open (asked now, as a packet in
+		 * .8's name would make us). */
+		if (vn->tx_sa && (e = tun_rxsa_get(fz.dp, vn, &sender))) {
+			memset(e->challenge, 0xc5, SA_CHALLENGE_LEN);
+			e->challenge_ms = tun_dp_clock_ms();
+			memcpy(m.challenge, e->challenge, SA_CHALLENGE_LEN);
+		}
+	}
+	/* The codec refuses what it could not send (a bad SPI): raw mode
+	 * covers that. A `none` vnet has no SA key: sign with another's. */
+	if (sa_msg_encode(&m, vn->sa_tag ? vn->sa_tag : fz.vn[3]->sa_tag, pkt) < 0)
+		return;
+	if (flood) {
+		pkt = pkt_push_flood(pkt, PKT_FLOOD_TAGGED_LEN, &sender, fz.flood_seq++, 0, true);
+		len += PKT_FLOOD_TAGGED_LEN;
+		if (tun_flood_tag(vn->flood_tag ? vn : fz.vn[3], pkt, len) < 0)
+			return;
+	}
+	/* .8 is no peer: a flooded ANNOUNCE counts only by multicast. */
+	deliver(pkt, len, SA_SENDER, in[0] & 4, 0);
+	if (drain(-1, NULL, NULL) != 0)
+		__builtin_trap();
+}
+
+/* One frame from every sealing sender on every vnet: their receive SAs
+ * work before any input runs. */
 static int warm_up(void)
 {
 	uint8_t f[60] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 5, 0x88, 0xb5}, out[SEAL_MAX];
@@ -269,7 +370,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the environment, not the input: say so loudly */
 	if (size < 1)
 		return 0;
-	if (data[0] & 8)
+	if ((data[0] & 0x18) == 0x18)
+		sa_mode(data, size);
+	else if (data[0] & 8)
 		seal(data, size);
 	else
 		raw(data, size);

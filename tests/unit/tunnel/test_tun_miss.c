@@ -96,7 +96,7 @@ static void test_miss_which(void **state)
 	(void)state;
 	assert_true(cap >= 0);
 	assert_int_equal(host_open(&a, HOST_A, false, 1, &miss_ops, &s), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE, 0), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE), 0);
 	assert_int_equal(tun_dp_peers_set(a.dp, &peer, 1), 0);
 	put(&a, mac_b, HOST_B, MAC_TABLE_REMOTE);
 	put(&a, mac_l, HOST_A, MAC_TABLE_LOCAL);
@@ -145,7 +145,7 @@ static void test_miss_interval(void **state)
 
 	(void)state;
 	assert_int_equal(host_open(&a, HOST_A, false, 1, &miss_ops, &s), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE, 0), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE), 0);
 	frame_make(f, sizeof(f), mac_x, mac_a, 2);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(write(a.tap[1], f, sizeof(f)), (ssize_t)sizeof(f));
@@ -175,7 +175,7 @@ static void test_miss_budget(void **state)
 
 	(void)state;
 	assert_int_equal(host_open(&a, HOST_A, false, 1, &miss_ops, &s), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE, 0), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE), 0);
 	/* Ten per batch, so that no batch has more than it can report. */
 	while (sent < TUN_MISS_PER_S + TUN_MISS_PER_S / 2) {
 		for (int i = 0; i < 10; i++, sent++) {
@@ -201,7 +201,7 @@ static void test_miss_no_callback(void **state)
 
 	(void)state;
 	assert_int_equal(host_open(&a, HOST_A, false, 1, NULL, NULL), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE, 0), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE), 0);
 	send_to(&a, mac_x, 1);
 	tun_vnet_stats(a.vn, &st);
 	assert_int_equal(st.tx_miss, 0);

@@ -1,9 +1,10 @@
 /*
  * The SA listing (tun_vnet_sa_foreach): our outbound SA with its sequence
- * number, each sender's receive SA once a packet verified, with the highest
- * sequence number accepted, the previous epoch during its grace period, and
- * the key material every receiver derives. Also: a FLOOD that does not
- * verify is not counted as received.
+ * number, each sender's receive SA once it was learned through the SA
+ * exchange (a sender we only asked is not listed), with the highest
+ * sequence number accepted, the previous SA during its grace period, and
+ * the same key material the sender holds. Also: a FLOOD that does not
+ * verify is not counted as received and moves no window.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #define HOST_A 1
 #define HOST_B 2
+#define HOST_D 4
 #define VNET 97
 #define MAX_SAS 8
 
@@ -69,74 +71,119 @@ static void send_frames(struct host *from, struct host *to, const uint8_t dst[6]
 	}
 }
 
-/* The keys every receiver derives for (sender, epoch). */
-static void keys_of(int sender, uint16_t epoch, struct esp_sa_keys *k)
+/* The outbound SA of h as h lists it. */
+static void out_sa(struct host *h, struct sa_seen *out)
 {
-	struct esp_key key;
-	struct vnet_id id = vnet97();
-	struct vnet_addr a = lo_addr(sender);
+	struct sa_list l = {0};
 
-	memset(key.b, 0x5a, sizeof(key.b)); /* as host_vnet */
-	assert_int_equal(esp_key_derive(&key, &id, ESP_SUITE_AES128_GCM, &a, epoch, k), 0);
+	assert_int_equal(tun_vnet_sa_foreach(h->vn, on_sa, &l), 0);
+	assert_true(l.n >= 1);
+	assert_int_equal(l.s[0].sa.dir, ESP_SA_OUT);
+	*out = l.s[0];
 }
 
-static void check_sa(const struct sa_seen *s, enum esp_sa_dir dir, int sender, uint16_t epoch,
-		     uint32_t seq, bool grace)
+/* s is `sender`'s SA with the keys `ref` (the sender's own view of it),
+ * listed with seq and grace. */
+static void check_sa(const struct sa_seen *s, enum esp_sa_dir dir, int sender,
+		     const struct sa_seen *ref, uint32_t seq, bool grace)
 {
-	struct esp_sa_keys k;
 	struct vnet_addr a = lo_addr(sender);
+	struct vnet_id id = vnet97();
 
-	keys_of(sender, epoch, &k);
 	assert_int_equal(s->sa.dir, dir);
 	assert_true(vnet_addr_eq(&s->sa.sender, &a));
-	assert_int_equal(s->sa.spi, k.spi);
+	assert_int_equal(s->sa.spi, ref->sa.spi);
+	assert_int_equal(s->sa.spi >> 16, esp_key_spi_hash(&id, &a));
 	assert_int_equal(s->sa.seq, seq);
 	assert_int_equal(s->sa.grace, grace);
 	assert_int_equal(s->keys.suite, ESP_SUITE_AES128_GCM);
-	assert_memory_equal(s->keys.enc_key, k.enc_key, sizeof(k.enc_key));
-	assert_memory_equal(s->keys.salt, k.salt, sizeof(k.salt));
+	assert_int_equal(s->keys.spi, ref->sa.spi);
+	assert_memory_equal(s->keys.enc_key, ref->keys.enc_key, sizeof(s->keys.enc_key));
+	assert_memory_equal(s->keys.salt, ref->keys.salt, sizeof(s->keys.salt));
 }
 
 static void test_sa_list(void **state)
 {
 	struct host a, b;
 	struct sa_list l = {0};
+	struct sa_seen a1, a2, a3, bo;
 	struct vnet_id id = vnet97();
 	struct vnet_addr at_b = lo_addr(HOST_B);
+	struct tun_stats st;
+	uint8_t f[100];
 
 	(void)state;
 	assert_int_equal(host_open(&a, HOST_A, false, 1, NULL, NULL), 0);
 	assert_int_equal(host_open(&b, HOST_B, false, 1, NULL, NULL), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM, 1), 0);
-	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM, 3), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM), 0);
 	assert_true(
 	    mac_table_put(a.macs, &id, mac_b, &at_b, MAC_TABLE_REMOTE, MAC_TABLE_NEVER, 0) >= 0);
 
 	/* Before any traffic: only B's outbound SA, nothing sent yet. */
+	out_sa(&b, &bo);
 	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
 	assert_int_equal(l.n, 1);
-	check_sa(&l.s[0], ESP_SA_OUT, HOST_B, 3, 0, false);
+	check_sa(&l.s[0], ESP_SA_OUT, HOST_B, &bo, 0, false);
 
-	send_frames(&a, &b, mac_b, 3);
+	/* A frame B cannot verify yet: dropped, and A asked; the entry
+	 * waiting for the answer is not listed. */
+	frame_make(f, sizeof(f), mac_b, mac_a, 4);
+	assert_int_equal(write(a.tap[1], f, sizeof(f)), (ssize_t)sizeof(f));
+	assert_int_equal(tun_dp_rx_tap(a.dp, a.vn), 1);
+	assert_int_equal(tun_dp_rx_udp(b.dp), 1);
+	tun_vnet_stats(b.vn, &st);
+	assert_int_equal(st.drop_nosa, 1);
 	l.n = 0;
-	assert_int_equal(tun_vnet_sa_foreach(a.vn, on_sa, &l), 0);
+	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
 	assert_int_equal(l.n, 1);
-	check_sa(&l.s[0], ESP_SA_OUT, HOST_A, 1, 3, false);
+
+	/* A answers; B learns A's SA with seq 1 (the dropped frame) as its
+	 * floor, and then takes frames 2..4. */
+	assert_int_equal(host_learn(&b, &a), 0);
 	l.n = 0;
 	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
 	assert_int_equal(l.n, 2);
-	check_sa(&l.s[0], ESP_SA_OUT, HOST_B, 3, 0, false);
-	check_sa(&l.s[1], ESP_SA_IN, HOST_A, 1, 3, false);
+	out_sa(&a, &a1);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &a1, 1, false);
+	send_frames(&a, &b, mac_b, 3);
+	out_sa(&a, &a1);
+	check_sa(&a1, ESP_SA_OUT, HOST_A, &a1, 4, false);
+	l.n = 0;
+	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
+	assert_int_equal(l.n, 2);
+	check_sa(&l.s[0], ESP_SA_OUT, HOST_B, &bo, 0, false);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &a1, 4, false);
 
-	/* A rekeys: B holds the new epoch and, for the grace period, the
-	 * old one. */
-	assert_int_equal(tun_vnet_rekey(a.vn, 2), 0);
+	/* A rekeys: a new SPI (same vnet hash) and new keys. B learns it and
+	 * holds, for the grace period, the old one too. */
+	assert_int_equal(tun_vnet_rekey(a.vn), 0);
+	out_sa(&a, &a2);
+	assert_int_not_equal(a2.sa.spi, a1.sa.spi);
+	assert_int_equal(a2.sa.spi >> 16, a1.sa.spi >> 16);
+	assert_int_equal(a2.sa.seq, 0);
+	assert_memory_not_equal(a2.keys.enc_key, a1.keys.enc_key, sizeof(a1.keys.enc_key));
+	assert_int_equal(host_learn(&b, &a), 0);
 	send_frames(&a, &b, mac_b, 1);
 	l.n = 0;
 	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
 	assert_int_equal(l.n, 3);
-	check_sa(&l.s[1], ESP_SA_IN, HOST_A, 2, 1, false);
-	check_sa(&l.s[2], ESP_SA_IN, HOST_A, 1, 3, true);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &a2, 1, false);
+	check_sa(&l.s[2], ESP_SA_IN, HOST_A, &a1, 4, true);
+
+	/* Another rekey: the SA before the previous one is gone. */
+	assert_int_equal(tun_vnet_rekey(a.vn), 0);
+	out_sa(&a, &a3);
+	assert_int_equal(host_learn(&b, &a), 0);
+	l.n = 0;
+	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
+	assert_int_equal(l.n, 3);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &a3, 0, false);
+	check_sa(&l.s[2], ESP_SA_IN, HOST_A, &a2, 1, true);
+	tun_vnet_stats(b.vn, &st);
+	assert_int_equal(st.sa_learned, 3);
+	assert_int_equal(st.drop_sa, 0);
+	assert_int_equal(st.rx_frames, 4);
 
 	/* fn's non-zero value stops the walk and is returned. */
 	l.n = 0;
@@ -155,60 +202,73 @@ static void test_sa_list_none(void **state)
 
 	(void)state;
 	assert_int_equal(host_open(&a, HOST_A, false, 1, NULL, NULL), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE, 0), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_NONE), 0);
 	assert_int_equal(tun_vnet_sa_foreach(a.vn, on_sa, &l), 0);
 	assert_int_equal(l.n, 0);
+	assert_int_equal(tun_vnet_sa_ask(a.vn, &(struct vnet_addr){0}), -EINVAL);
 	host_close(&a);
 }
 
 /* rx_floods counts FLOODs whose inner packet verified, once each: a
- * tampered one and a duplicate are not counted, and a tampered one does
- * not create a receive SA. */
+ * tampered one and a duplicate are not counted, and a tampered one moves
+ * no replay window. A floods to its peer D (a capture); B, which has A as
+ * its peer, gets the copies from A's own socket. */
 static void test_floods_in(void **state)
 {
 	struct host a, b;
 	struct sa_list l = {0};
+	struct sa_seen ao;
 	struct tun_stats st;
 	uint8_t f[100], wire[2048], bad[2048], got[2048];
-	struct vnet_addr peer = lo_addr(HOST_B);
-	int cap = raw_open(HOST_B), fake_a = raw_open(HOST_A);
+	struct vnet_addr peer_a = lo_addr(HOST_A), peer_d = lo_addr(HOST_D);
+	int cap = raw_open(HOST_D);
 	ssize_t n;
 
 	(void)state;
-	assert_true(cap >= 0 && fake_a >= 0);
+	assert_true(cap >= 0);
+	/* B first, with peer A not there yet: its ANNOUNCE goes nowhere. */
+	assert_int_equal(host_open(&b, HOST_B, false, 1, NULL, NULL), 0);
+	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(tun_dp_peers_set(b.dp, &peer_a, 1), 0);
 	assert_int_equal(host_open(&a, HOST_A, false, 1, NULL, NULL), 0);
-	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM, 1), 0);
-	assert_int_equal(tun_dp_peers_set(a.dp, &peer, 1), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(tun_dp_peers_set(a.dp, &peer_d, 1), 0);
+	assert_int_equal(raw_drain(cap, 20), 1); /* A's ANNOUNCE */
+	assert_int_equal(host_learn(&b, &a), 0);
+
 	frame_make(f, sizeof(f), bcast, mac_a, 6);
 	assert_int_equal(write(a.tap[1], f, sizeof(f)), (ssize_t)sizeof(f));
 	assert_int_equal(tun_dp_rx_tap(a.dp, a.vn), 1);
 	n = recv_wait(cap, wire, sizeof(wire), 200);
-	assert_true(n > PKT_FLOOD_HDR_LEN + 40);
-	close(cap);
+	assert_true(n > PKT_FLOOD_TAGGED_LEN + 40);
 
-	assert_int_equal(host_open(&b, HOST_B, false, 1, NULL, NULL), 0);
-	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM, 1), 0);
 	memcpy(bad, wire, (size_t)n);
 	bad[n - 1] ^= 1; /* the ICV */
-	raw_send(fake_a, HOST_B, bad, (size_t)n);
+	raw_send(tun_dp_fd(a.dp), HOST_B, bad, (size_t)n);
 	assert_int_equal(tun_dp_rx_udp(b.dp), 1);
 	tun_vnet_stats(b.vn, &st);
 	assert_int_equal(st.rx_floods, 0);
 	assert_int_equal(st.drop_auth, 1);
 	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
-	assert_int_equal(l.n, 1); /* B's own only */
+	assert_int_equal(l.n, 2);
+	out_sa(&a, &ao);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &ao, 0, false);
 
-	raw_send(fake_a, HOST_B, wire, (size_t)n);
-	raw_send(fake_a, HOST_B, wire, (size_t)n);
+	raw_send(tun_dp_fd(a.dp), HOST_B, wire, (size_t)n);
+	raw_send(tun_dp_fd(a.dp), HOST_B, wire, (size_t)n);
 	assert_int_equal(tun_dp_rx_udp(b.dp), 2);
 	assert_int_equal(recv(b.tap[1], got, sizeof(got), MSG_DONTWAIT), sizeof(f));
 	tun_vnet_stats(b.vn, &st);
 	assert_int_equal(st.rx_floods, 1);
 	assert_int_equal(st.drop_dup_flood, 1);
 	assert_int_equal(st.rx_frames, 1);
+	assert_int_equal(st.drop_auth, 1);
+	l.n = 0;
+	assert_int_equal(tun_vnet_sa_foreach(b.vn, on_sa, &l), 0);
+	check_sa(&l.s[1], ESP_SA_IN, HOST_A, &ao, 1, false);
 	host_close(&a);
 	host_close(&b);
-	close(fake_a);
+	close(cap);
 }
 
 int main(void)

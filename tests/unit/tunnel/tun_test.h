@@ -36,6 +36,7 @@ static inline struct vnet_addr lo_addr(int host)
 }
 
 struct host {
+	int num; /* 127.0.0.num */
 	struct tun_dp *dp;
 	struct tun_vnet *vn;
 	struct mac_table *macs;
@@ -49,6 +50,7 @@ static inline int host_open(struct host *h, int num, bool group, uint64_t seq0,
 	struct tun_udp_conf uc = {.port = port_pick(), .ifindex = 1};
 
 	memset(h, 0, sizeof(*h));
+	h->num = num;
 	h->tap[0] = h->tap[1] = -1;
 	uc.bind = uc.local = lo_addr(num);
 	if (group)
@@ -62,12 +64,13 @@ static inline int host_open(struct host *h, int num, bool group, uint64_t seq0,
 	return h->macs ? 0 : -ENOMEM;
 }
 
-static inline int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite, uint16_t epoch)
+/* Adds vnet `id` at `suite` with key bytes 0x5a. A secured vnet ANNOUNCEs
+ * its SA at once, to the group and the peers the data path has. */
+static inline int host_vnet(struct host *h, uint16_t id, enum esp_suite_id suite)
 {
 	struct tun_vnet_conf vc = {
 	    .tap_fd = h->tap[0],
 	    .suite = suite,
-	    .epoch = epoch,
 	    .macs = h->macs,
 	};
 
@@ -88,6 +91,100 @@ static inline void host_close(struct host *h)
 	h->dp = NULL;
 	h->macs = NULL;
 	h->tap[0] = h->tap[1] = -1;
+}
+
+/* Runs the data paths of the n hosts until none has received anything for
+ * `quiet_ms` (at most 50 rounds), so that SA exchanges, announces and
+ * answers settle. Returns the datagrams handled. */
+static inline int hosts_pump(struct host **h, int n, int quiet_ms)
+{
+	int total = 0;
+
+	for (int round = 0; round < 50; round++) {
+		struct pollfd p[8];
+
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){.fd = tun_dp_fd(h[i]->dp), .events = POLLIN};
+		if (poll(p, (nfds_t)n, quiet_ms) <= 0)
+			break;
+		for (int i = 0; i < n; i++)
+			if (p[i].revents & POLLIN)
+				total += tun_dp_rx_udp(h[i]->dp);
+	}
+	return total;
+}
+
+static inline int sa_out_cb(const struct tun_sa_info *sa, void *arg)
+{
+	if (sa->dir != ESP_SA_OUT)
+		return 0;
+	*(uint32_t *)arg = sa->spi;
+	return 1;
+}
+
+/* The SPI h's vnet sends with (0 for a `none` vnet). */
+static inline uint32_t host_spi(const struct host *h)
+{
+	uint32_t spi = 0;
+
+	tun_vnet_sa_foreach(h->vn, sa_out_cb, &spi);
+	return spi;
+}
+
+struct sa_find {
+	struct vnet_addr sender;
+	uint32_t spi;
+};
+
+static inline int sa_in_cb(const struct tun_sa_info *sa, void *arg)
+{
+	const struct sa_find *f = arg;
+
+	return sa->dir == ESP_SA_IN && !sa->grace && sa->spi == f->spi &&
+	       vnet_addr_eq(&sa->sender, &f->sender);
+}
+
+/* True if x holds y's current sending SA as the current receive SA. */
+static inline bool host_knows(const struct host *x, const struct host *y)
+{
+	struct sa_find f = {.sender = lo_addr(y->num), .spi = host_spi(y)};
+
+	return f.spi && tun_vnet_sa_foreach(x->vn, sa_in_cb, &f) == 1;
+}
+
+/* x learns y's SA through the real exchange: x asks (an SA REQUEST), y
+ * replies, x installs. The pump handles whatever else x and y have
+ * waiting, so call it when no frames are in flight. An ask within
+ * TUN_SA_ASK_MS of the previous one is not sent: then it waits and asks
+ * again. Returns 0 or -ETIMEDOUT. */
+static inline int host_learn(struct host *x, struct host *y)
+{
+	struct host *both[2] = {x, y};
+	struct vnet_addr ay = lo_addr(y->num);
+
+	for (int tries = 0; tries < 5; tries++) {
+		if (host_knows(x, y))
+			return 0;
+		if (tun_vnet_sa_ask(x->vn, &ay) < 0)
+			return -EINVAL;
+		hosts_pump(both, 2, 10);
+		if (host_knows(x, y))
+			return 0;
+		poll(NULL, 0, 110);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Reads and drops whatever is waiting on fd within ms; returns how many. */
+static inline int raw_drain(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint8_t buf[2048];
+	int n = 0;
+
+	while (poll(&p, 1, ms) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
 }
 
 /* A plain UDP socket on 127.0.0.num:port (num 0: the wildcard, joined to

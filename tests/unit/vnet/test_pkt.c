@@ -170,8 +170,10 @@ static void test_flood_tagged(void **state)
 	assert_memory_equal(ext, origin.b, VNET_ADDR_LEN);
 	assert_int_equal(ext[16], 1);
 	assert_int_equal(ext[23], 8);
-	/* Tagged around clear, or too short for the tag. */
-	memset(esp, 0, 4);
+	/* Tagged around a clear FRAME, or too short for the tag. */
+	memset(esp, 0, 8);
+	esp[4] = PKT_VERSION;
+	esp[5] = PKT_TYPE_FRAME;
 	assert_int_equal(pkt_decode(p, len, 0, &info), PKT_ERR_TAG);
 	assert_int_equal(pkt_decode(p, PKT_FLOOD_TAGGED_LEN - 1, 0, &info), PKT_ERR_SHORT);
 	assert_null(pkt_push_flood(esp, PKT_FLOOD_TAGGED_LEN - 1, &origin, 1, 0, true));
@@ -200,8 +202,23 @@ static void test_sa_type(void **state)
 	assert_int_equal(pkt_decode(p, SA_PKT_LEN, 0, &info), PKT_ERR_FLAGS);
 	p[7] = 0;
 	assert_int_equal(vnet_addr_parse("10.9.8.7", &origin), 0);
-	p = pkt_push_flood(p, ROOM, &origin, 1, 0, false);
-	assert_int_equal(pkt_decode(p, PKT_FLOOD_HDR_LEN + SA_PKT_LEN, 0, &info), PKT_ERR_NESTED);
+	/* In a FLOOD only with a tag (an ANNOUNCE); a FLOOD never in one. */
+	p = pkt_push_flood(p, ROOM, &origin, 1, 0, true);
+	assert_int_equal(pkt_decode(p, PKT_FLOOD_TAGGED_LEN + SA_PKT_LEN, 0, &info), PKT_OK);
+	assert_true(info.flood);
+	assert_true(info.tagged);
+	assert_int_equal(info.kind, PKT_SA);
+	assert_int_equal(info.off, PKT_FLOOD_TAGGED_LEN);
+	assert_int_equal(info.len, SA_PKT_LEN);
+	/* Without the flag the inner packet is read from the tag's zero bytes
+	 * (an SA packet in an untagged FLOOD is flood_bad's offset 41 case). */
+	p[7] = 0;
+	assert_int_equal(pkt_decode(p, PKT_FLOOD_TAGGED_LEN + SA_PKT_LEN, 0, &info),
+			 PKT_ERR_VERSION);
+	p[7] = PKT_F_TAG;
+	p[PKT_FLOOD_TAGGED_LEN + 5] = PKT_TYPE_FLOOD;
+	assert_int_equal(pkt_decode(p, PKT_FLOOD_TAGGED_LEN + SA_PKT_LEN, 0, &info),
+			 PKT_ERR_NESTED);
 }
 
 struct bad_case {
@@ -210,11 +227,13 @@ struct bad_case {
 	enum pkt_status st;
 };
 
-/* Changes to a FLOOD(FRAME) of a 64-byte frame. */
+/* Changes to a FLOOD(FRAME) of a 64-byte frame. With the tag flag set
+ * (offset 7) the inner packet is looked for 16 bytes on, inside the vnet id
+ * of the FRAME header, whose zero bytes read as a clear header of version 0. */
 static const struct bad_case flood_bad[] = {
     {4, 2, PKT_ERR_VERSION}, {4, 0, PKT_ERR_VERSION},	  {5, 0, PKT_ERR_TYPE},
     {5, 5, PKT_ERR_TYPE},    {5, 4, PKT_ERR_SA_LEN},	  {6, 1, PKT_ERR_FLAGS},
-    {7, 1, PKT_ERR_TAG},     {7, 2, PKT_ERR_FLAGS},	  {41, 4, PKT_ERR_NESTED},
+    {7, 1, PKT_ERR_VERSION}, {7, 2, PKT_ERR_FLAGS},	  {41, 4, PKT_ERR_TAG},
     {43, 1, PKT_ERR_FLAGS},  {33, 1, PKT_ERR_FLOOD_RSVD}, {35, 1, PKT_ERR_FLOOD_RSVD},
     {32, 2, PKT_ERR_HOPS},   {32, 0xff, PKT_ERR_HOPS},	  {40, 2, PKT_ERR_VERSION},
     {41, 3, PKT_ERR_NESTED}, {41, 9, PKT_ERR_TYPE},	  {42, 1, PKT_ERR_FLAGS},
@@ -265,7 +284,7 @@ static void test_short(void **state)
 	for (size_t n = 4; n < 8; n++)
 		assert_int_equal(pkt_decode(zero, n, 0, &info), PKT_ERR_SHORT);
 	assert_int_equal(pkt_decode(zero, 8, 0, &info), PKT_ERR_SHORT);
-	assert_string_equal(pkt_status_str(PKT_ERR_NESTED), "flood inside flood");
+	assert_string_equal(pkt_status_str(PKT_ERR_NESTED), "flood inside a flood");
 }
 
 struct len_case {

@@ -1,5 +1,5 @@
-/* vnetd's state dir: epoch bumps (and wraps past 65535 to 1), atomic file
- * replacement, vnet and peer files, and the "bridge created" marker. */
+/* vnetd's state dir: atomic file replacement, vnet and peer files, and the "bridge created" marker.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,47 +48,6 @@ static void read_file(const char *rel, char *buf, size_t cap)
 	n = fread(buf, 1, cap - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-}
-
-static void write_epoch(const char *text)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/state/vnetd/epoch", dir);
-	assert_int_equal(persist_write_file(path, text, strlen(text), 0600), 0);
-}
-
-static void test_epoch(void **state)
-{
-	static const struct {
-		const char *before; /* NULL: no file */
-		uint16_t next;
-	} cases[] = {
-	    {NULL, 1}, {"1\n", 2}, {"41", 42}, {"65534\n", 65535}, {"65535\n", 1}, {"0\n", 1},
-	};
-	static const char *const bad[] = {"junk\n", "70000\n", "12x\n", "\n", "-1\n"};
-	char path[512], buf[32];
-	uint16_t e;
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/state/vnetd/epoch", dir);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (cases[i].before)
-			write_epoch(cases[i].before);
-		else
-			unlink(path);
-		assert_int_equal(persist_epoch_next(&d, &e), 0);
-		assert_int_equal(e, cases[i].next);
-		read_file("epoch", buf, sizeof(buf));
-		assert_int_equal(strtoul(buf, NULL, 10), cases[i].next);
-	}
-	/* A damaged file stops the start instead of reusing an epoch. */
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_epoch(bad[i]);
-		assert_int_equal(persist_epoch_next(&d, &e), -EINVAL);
-		read_file("epoch", buf, sizeof(buf));
-		assert_string_equal(buf, bad[i]);
-	}
 }
 
 static void test_atomic_write(void **state)
@@ -155,7 +114,6 @@ static void test_peers_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_epoch),
 	    cmocka_unit_test(test_atomic_write),
 	    cmocka_unit_test(test_vnet_files),
 	    cmocka_unit_test(test_peers_file),

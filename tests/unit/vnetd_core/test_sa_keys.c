@@ -32,17 +32,25 @@ static const struct sa_case cases[] = {
     {ESP_SUITE_NULL_SHA256, "null-sha256", 0, 32},
 };
 
-static void check_keys(const struct vn_ctl_sa *r, const struct sa_case *c, int sender)
+static int out_keys_cb(const struct tun_sa_info *sa, void *arg)
 {
-	struct esp_key key;
-	struct esp_sa_keys k;
-	struct vnet_id id;
-	struct vnet_addr a = vt_addr(sender);
+	if (sa->dir != ESP_SA_OUT)
+		return 0;
+	*(struct esp_sa_keys *)arg = *sa->keys;
+	return 1;
+}
 
-	memset(key.b, 0x5a, sizeof(key.b));
-	vnet_id_from_short(&id, VT_VNET);
-	assert_int_equal(esp_key_derive(&key, &id, c->suite, &a, 1, &k), 0);
+/* r holds the keys of `sender`'s sending SA as the sender itself holds
+ * them: what a receiver learned through the SA exchange must be the same
+ * SA, and its SPI carries the hash of (vnet, sender). */
+static void check_keys(const struct vn_ctl_sa *r, const struct sa_case *c, struct vt_host *sender)
+{
+	struct esp_sa_keys k;
+
+	assert_int_equal(tun_vnet_sa_foreach(sender->v.tv, out_keys_cb, &k), 1);
+	assert_int_equal(k.suite, c->suite);
 	assert_int_equal(r->spi, k.spi);
+	assert_int_equal(r->spi >> 16, esp_key_spi_hash(&sender->v.conf.id, &sender->d.local));
 	assert_int_equal(r->enc_key_len, c->enc_len);
 	assert_int_equal(r->auth_key_len, c->auth_len);
 	if (c->enc_len >= 16)
@@ -64,10 +72,16 @@ static void sa_case(const struct sa_case *c)
 	assert_non_null(a);
 	assert_non_null(b);
 	vnet_addr_parse("224.10.0.1", &group);
-	assert_int_equal(vt_open(a, HOST_A, c->suite, 1), 0);
-	assert_int_equal(vt_open(b, HOST_B, c->suite, 1), 0);
+	assert_int_equal(vt_open(a, HOST_A, c->suite), 0);
+	assert_int_equal(vt_open(b, HOST_B, c->suite), 0);
 	assert_true(mac_table_put(a->v.macs, &a->v.conf.id, mac_b, &at_b, MAC_TABLE_REMOTE,
 				  MAC_TABLE_NEVER, 0) >= 0);
+	/* Before B learned A's SA: only B's own. */
+	assert_int_equal(sa_keys_list(&b->v, true, &list, &n, &cap), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].dir, VN_CTL_SA_OUT);
+	n = 0;
+	assert_int_equal(vt_learn(b, a), 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(vt_tap_send(a, mac_b, mac_a), 1);
 		assert_int_equal(tun_dp_rx_udp(b->d.dp), 1);
@@ -82,13 +96,13 @@ static void sa_case(const struct sa_case *c)
 	assert_memory_equal(list[0].dst, group.b, 16);
 	assert_string_equal(list[0].suite, c->name);
 	assert_int_equal(list[0].seq, 0);
-	check_keys(&list[0], c, HOST_B);
+	check_keys(&list[0], c, b);
 	assert_int_equal(list[1].dir, VN_CTL_SA_IN);
 	assert_memory_equal(list[1].src, at_a.b, 16);
 	assert_memory_equal(list[1].dst, at_b.b, 16);
 	assert_string_equal(list[1].suite, c->name);
 	assert_int_equal(list[1].seq, 3);
-	check_keys(&list[1], c, HOST_A);
+	check_keys(&list[1], c, a);
 
 	/* Without --keys: the same SAs, no key material. A's out SA: seq 3. */
 	n = 0;
@@ -112,8 +126,9 @@ static void test_sa_list_suites(void **state)
 		sa_case(&cases[i]);
 }
 
-/* Security none: no SAs. A vnet whose data path is not running: our
- * outbound SA as receivers derive it, seq 0. */
+/* Security none: no SAs. A vnet whose data path is not running: none
+ * either (its SA exists only in the data path). Running: our outbound SA,
+ * seq 0, as receivers learn it. */
 static void test_sa_list_none_and_idle(void **state)
 {
 	struct vt_host *a = calloc(1, sizeof(*a));
@@ -123,20 +138,22 @@ static void test_sa_list_none_and_idle(void **state)
 
 	(void)state;
 	assert_non_null(a);
-	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_NONE, 1), 0);
+	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_NONE), 0);
 	assert_int_equal(sa_keys_list(&a->v, true, &list, &n, &cap), 0);
 	assert_int_equal(n, 0);
 	vt_close(a);
 
-	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_AES128_GCM, 1), 0);
+	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_AES128_GCM), 0);
 	tv = a->v.tv;
 	a->v.tv = NULL;
+	assert_int_equal(sa_keys_list(&a->v, true, &list, &n, &cap), 0);
+	assert_int_equal(n, 0);
+	a->v.tv = tv;
 	assert_int_equal(sa_keys_list(&a->v, true, &list, &n, &cap), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(list[0].dir, VN_CTL_SA_OUT);
 	assert_int_equal(list[0].seq, 0);
-	check_keys(&list[0], &cases[0], HOST_A);
-	a->v.tv = tv;
+	check_keys(&list[0], &cases[0], a);
 	free(list);
 	vt_close(a);
 	free(a);

@@ -31,14 +31,30 @@ static void miss_case(enum esp_suite_id suite)
 	const struct mac_entry *e;
 	struct tun_stats st;
 	struct vn_ctl_stats rec;
+	struct vt_host *both[2] = {a, b};
+	bool secured = suite != ESP_SUITE_NONE;
 	uint8_t got[2048];
 
 	assert_non_null(a);
 	assert_non_null(b);
 	vnet_id_from_short(&id, VT_VNET);
-	assert_int_equal(vt_open(a, HOST_A, suite, 1), 0);
-	assert_int_equal(vt_open(b, HOST_B, suite, 1), 0);
+	assert_int_equal(vt_open(a, HOST_A, suite), 0);
+	assert_int_equal(vt_open(b, HOST_B, suite), 0);
+	/* Peers of each other: a FLOOD by unicast is taken only from a peer. */
 	assert_int_equal(tun_dp_peers_set(a->d.dp, &at_b, 1), 0);
+	assert_int_equal(tun_dp_peers_set(b->d.dp, &at_a, 1), 0);
+	/* On a secured vnet each peer change ANNOUNCEs the host's SA to the
+	 * other, which answers with its own and asks for the new one: both
+	 * directions are learned before the first frame. */
+	vt_pump(both, 2);
+	tun_vnet_stats(b->v.tv, &st);
+	assert_int_equal(st.sa_learned, secured);
+	assert_int_equal(st.drop_sa, 0);
+	assert_int_equal(st.rx_floods, secured); /* A's ANNOUNCE */
+	tun_vnet_stats(a->v.tv, &st);
+	assert_int_equal(st.sa_learned, secured);
+	assert_int_equal(st.drop_sa, 0);
+	assert_int_equal(st.rx_floods, secured); /* B's ANNOUNCE */
 	assert_true(
 	    mac_table_put(b->v.macs, &id, mac_b, &at_b, MAC_TABLE_LOCAL, MAC_TABLE_NEVER, 0) >= 0);
 
@@ -57,7 +73,10 @@ static void miss_case(enum esp_suite_id suite)
 	assert_int_equal(st.varp_out, 1);
 	stats_fill_vnet(&b->v, &rec);
 	assert_int_equal(rec.global, 0);
-	assert_int_equal(rec.c[VN_STAT_FLOODS_IN], 2); /* frame and request */
+	/* frame and request (and the ANNOUNCE) */
+	assert_int_equal(rec.c[VN_STAT_FLOODS_IN], 2 + secured);
+	assert_int_equal(rec.c[VN_STAT_DROP_NOSA], 0);
+	assert_int_equal(rec.c[VN_STAT_SA_LEARNED], secured);
 	assert_int_equal(rec.c[VN_STAT_FLOODS_REMCAST], 0);
 	assert_int_equal(rec.c[VN_STAT_FRAMES_IN], 1);
 	assert_int_equal(rec.c[VN_STAT_VARP_IN], 1);
@@ -69,7 +88,8 @@ static void miss_case(enum esp_suite_id suite)
 	assert_int_equal(e->flags, MAC_TABLE_REMOTE);
 	assert_true(vnet_addr_eq(&e->coa, &at_b));
 	stats_fill_vnet(&a->v, &rec);
-	assert_int_equal(rec.c[VN_STAT_FLOODS_IN], 0); /* the reply was unicast */
+	/* the reply was unicast (B's ANNOUNCE was not) */
+	assert_int_equal(rec.c[VN_STAT_FLOODS_IN], secured);
 	assert_int_equal(rec.c[VN_STAT_FLOODS_OUT], 1);
 	assert_int_equal(rec.c[VN_STAT_VARP_IN], 1);
 	assert_int_equal(rec.c[VN_STAT_VARP_OUT], 1);
@@ -122,7 +142,7 @@ static void test_miss_request_bytes(void **state)
 	sin.sin_addr.s_addr = htonl(0x7f000002u);
 	assert_true(cap >= 0);
 	assert_int_equal(bind(cap, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_NONE, 1), 0);
+	assert_int_equal(vt_open(a, HOST_A, ESP_SUITE_NONE), 0);
 	assert_int_equal(tun_dp_peers_set(a->d.dp, &at_b, 1), 0);
 	assert_int_equal(vt_tap_send(a, mac_b, mac_a), 1);
 	while ((n = recv(cap, wire, sizeof(wire), MSG_DONTWAIT)) > 0) {

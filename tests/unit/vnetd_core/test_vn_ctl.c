@@ -173,7 +173,10 @@ static void test_other_records(void **state)
 	 * the relay counters stay the last two (25_vnet_peers.sh). */
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_IN], "floods_in");
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_MACS], "macs");
-	assert_int_equal(VN_STAT_MACS, VN_STAT_DROP_DUP + 1);
+	assert_string_equal(vn_ctl_stat_names[VN_STAT_DROP_NOSA], "drop_nosa");
+	assert_int_equal(VN_STAT_DROP_NOSA, VN_STAT_DROP_DUP + 1);
+	assert_string_equal(vn_ctl_stat_names[VN_STAT_SA_LEARNED], "sa_learned");
+	assert_int_equal(VN_STAT_MACS, VN_STAT_SA_LEARNED + 1);
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_ANNOUNCES_LIMITED], "announces_limited");
 	assert_string_equal(vn_ctl_stat_names[VN_STAT_FLOODS_REMCAST], "floods_remcast");
 	assert_int_equal(VN_STAT_FLOODS_REMCAST, VN_STAT_ANNOUNCES_LIMITED + 1);

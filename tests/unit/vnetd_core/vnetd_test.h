@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,9 @@ static inline enum vnet_security vt_level(enum esp_suite_id suite)
 }
 
 /* Host 127.0.0.num with vnet 97 at `suite` (ESP_SUITE_NONE: security
- * none), key bytes 0x5a, sending epoch `epoch`. Returns 0 or -errno. */
-static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, uint16_t epoch)
+ * none), key bytes 0x5a. No group and no peers: its ANNOUNCE goes nowhere.
+ * Returns 0 or -errno. */
+static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite)
 {
 	static const struct tun_dp_ops ops = {
 	    .varp = varp_proto_rx,
@@ -59,14 +61,13 @@ static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, u
 	    .miss = varp_proto_miss,
 	};
 	struct tun_udp_conf uc = {.port = vt_port(), .ifindex = 1};
-	struct tun_vnet_conf vc = {.suite = suite, .epoch = epoch};
+	struct tun_vnet_conf vc = {.suite = suite};
 
 	memset(h, 0, sizeof(*h));
 	h->tap[0] = h->tap[1] = -1;
 	h->d.ctl_fd = -1;
 	vnetd_conf_defaults(&h->d.conf);
 	h->d.local = uc.bind = uc.local = vt_addr(num);
-	h->d.epoch = epoch;
 	h->v.macs = mac_table_new(1024);
 	h->d.dp = tun_dp_new(&uc, (uint64_t)num << 32, &ops, &h->d);
 	if (!h->v.macs || !h->d.dp || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, h->tap) < 0)
@@ -81,7 +82,6 @@ static inline int vt_open(struct vt_host *h, int num, enum esp_suite_id suite, u
 	h->v.announce_tokens = VNETD_ANNOUNCE_BURST;
 	snprintf(h->v.name, sizeof(h->v.name), "vnet %d", VT_VNET);
 	memset(h->v.key.b, 0x5a, sizeof(h->v.key.b));
-	h->v.epoch = epoch;
 	vc.id = h->v.conf.id;
 	vc.tap_fd = h->tap[0];
 	vc.key = h->v.key;
@@ -103,6 +103,80 @@ static inline void vt_close(struct vt_host *h)
 		close(h->tap[1]);
 	memset(h, 0, sizeof(*h));
 	h->tap[0] = h->tap[1] = -1;
+}
+
+/* Runs the data paths of the n hosts until none has received anything for
+ * 20 ms (at most 50 rounds): SA exchanges, announces and answers settle.
+ * Returns the datagrams handled. */
+static inline int vt_pump(struct vt_host **h, int n)
+{
+	int total = 0;
+
+	for (int round = 0; round < 50; round++) {
+		struct pollfd p[8];
+		int got = 0;
+
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){.fd = tun_dp_fd(h[i]->d.dp), .events = POLLIN};
+		if (poll(p, (nfds_t)n, 20) <= 0)
+			break;
+		for (int i = 0; i < n; i++)
+			if (p[i].revents & POLLIN)
+				got += tun_dp_rx_udp(h[i]->d.dp);
+		total += got;
+	}
+	return total;
+}
+
+static inline int vt_sa_out_cb(const struct tun_sa_info *sa, void *arg)
+{
+	if (sa->dir != ESP_SA_OUT)
+		return 0;
+	*(uint32_t *)arg = sa->spi;
+	return 1;
+}
+
+struct vt_sa_find {
+	struct vnet_addr sender;
+	uint32_t spi;
+};
+
+static inline int vt_sa_in_cb(const struct tun_sa_info *sa, void *arg)
+{
+	const struct vt_sa_find *f = arg;
+
+	return sa->dir == ESP_SA_IN && !sa->grace && sa->spi == f->spi &&
+	       vnet_addr_eq(&sa->sender, &f->sender);
+}
+
+/* True if x holds y's current sending SA as its receive SA. */
+static inline bool vt_knows(struct vt_host *x, struct vt_host *y)
+{
+	struct vt_sa_find f = {.sender = y->d.local};
+
+	if (tun_vnet_sa_foreach(y->v.tv, vt_sa_out_cb, &f.spi) != 1)
+		return false;
+	return tun_vnet_sa_foreach(x->v.tv, vt_sa_in_cb, &f) == 1;
+}
+
+/* x learns y's SA through the real exchange: x asks (REQUEST), y replies,
+ * x installs; retried after the ask interval if an earlier question is
+ * still within it. Returns 0 or -ETIMEDOUT. */
+static inline int vt_learn(struct vt_host *x, struct vt_host *y)
+{
+	struct vt_host *both[2] = {x, y};
+
+	for (int tries = 0; tries < 5; tries++) {
+		if (vt_knows(x, y))
+			return 0;
+		if (tun_vnet_sa_ask(x->v.tv, &y->d.local) < 0)
+			return -EINVAL;
+		vt_pump(both, 2);
+		if (vt_knows(x, y))
+			return 0;
+		poll(NULL, 0, 110);
+	}
+	return -ETIMEDOUT;
 }
 
 /* A frame from `src` to `dst` written by the "kernel" to h's TAP, then
