@@ -70,6 +70,10 @@ static int key_check_file(int fd, const char *path, char *why, size_t whylen)
 		return why_set(why, whylen, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return why_set(why, whylen, -EINVAL, "%s: not a regular file", path);
+	/* A key another user owns could be swapped or read by that user. */
+	if (st.st_uid != geteuid())
+		return why_set(why, whylen, -EACCES, "%s: owned by uid %u, must be owned by uid %u",
+			       path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 077)
 		return why_set(why, whylen, -EACCES,
 			       "%s: mode %04o is too open (group/other must have no access)", path,

@@ -92,10 +92,13 @@ static int parse_l3(struct tun_seg *s, uint16_t proto)
 {
 	const uint8_t *ip = s->frame + s->l3;
 
+	/* Each branch checks the frame holds the fixed header before reading
+	 * any byte of it: l3 may be the frame's very end. */
 	if (proto == TUN_ETH_IPV4 && !s->v6) {
+		if (s->l3 + 20 > s->len || (ip[0] >> 4) != 4 || ip[9] != 6)
+			return -EINVAL;
 		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-
-		if (s->l3 + 20 > s->len || (ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6)
+		if (ihl < 20)
 			return -EINVAL;
 		s->l4 = s->l3 + ihl;
 		return 0;

@@ -580,16 +580,20 @@ int hv_domcfg_fill_macs(struct hv_domcfg *cfg)
 	return 0;
 }
 
-/* Quotes a string for the file format: only \\ and \" need escapes. */
+/* Quotes a string for the file format: only \\ and \" need escapes. Every
+ * write is checked against room for what must still follow it: the closing
+ * quote and the NUL. */
 static int hv_fmt_str(char *buf, size_t cap, size_t *off, const char *s)
 {
-	if (*off + 2 > cap)
+	if (*off + 3 > cap) /* '"' '"' NUL */
 		return -ENOSPC;
 	buf[(*off)++] = '"';
 	for (; *s; s++) {
-		if (*off + 3 > cap)
+		int esc = *s == '\\' || *s == '"';
+
+		if (*off + (size_t)esc + 3 > cap) /* [\\] c '"' NUL */
 			return -ENOSPC;
-		if (*s == '\\' || *s == '"')
+		if (esc)
 			buf[(*off)++] = '\\';
 		buf[(*off)++] = *s;
 	}

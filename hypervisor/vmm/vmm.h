@@ -6,6 +6,7 @@
 #ifndef VMM_H
 #define VMM_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -29,7 +30,8 @@ struct vmm {
 	uint32_t tsc_khz;
 
 	int console_log_fd;
-	int console_in_fd; /* -1: no console input */
+	int console_in_fd;		       /* -1: no console input */
+	struct vmm_sink *con_stdout, *con_log; /* vmm_console.c: output rings */
 	uint64_t bytes_out, bytes_in;
 
 	int event_fd; /* vCPU threads -> main loop: state changed */
@@ -64,8 +66,10 @@ void vmm_set_state(struct vmm *vmm, enum vmm_state st);
 /* vmm_hcall.c: returns 0 to continue, 1 if the vCPU must stop. */
 int vmm_hcall(struct vmm *vmm, struct hv_vcpu *vcpu, uint16_t port, uint32_t arg);
 
-/* vmm_console.c */
+/* vmm_console.c: output is queued, never written by the caller (see there) */
 void vmm_console_out(struct vmm *vmm, const void *p, size_t n);
+/* Bytes dropped so far because stdout / the log did not keep up. */
+void vmm_console_dropped(struct vmm *vmm, uint64_t *out, uint64_t *logged);
 /* Reads up to n pending bytes without blocking; 0 if none. */
 size_t vmm_console_in(struct vmm *vmm, void *p, size_t n);
 int vmm_console_init(struct vmm *vmm, const char *log_path);
@@ -79,7 +83,10 @@ int vmm_crash(struct vmm *vmm, struct hv_vcpu *vcpu, const char *fmt, ...)
 int vmm_status_json(struct vmm *vmm, char *buf, size_t cap);
 const char *vmm_state_name(enum vmm_state st);
 
-/* vmm_save.c: pauses, writes the stream to path. err gets the reason. */
+/* vmm_save.c: writes the stream of the paused domain to path, through a
+ * temporary file created with VMM_SAVE_OPEN_FLAGS (the only open the
+ * seccomp filter lets through). err gets the reason. */
+#define VMM_SAVE_OPEN_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 int vmm_save(struct vmm *vmm, const char *path, char *err, size_t errlen);
 /* vmm_restore.c: builds vmm->vm from a saved stream; nothing runs yet. */
 int vmm_restore(struct vmm *vmm, const char *path, char **overrides, int noverrides, char *err,

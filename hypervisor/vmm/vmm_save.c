@@ -1,10 +1,18 @@
 /* Save: the stream of hv_stream.h to a file, written while the domain is
- * paused, to "<path>.part" and renamed into place only when complete. */
+ * paused, to a fresh temporary name beside the target and renamed into
+ * place only when complete.
+ *
+ * The directory may be writable by others: the temporary name carries 64
+ * random bits and is created with O_EXCL | O_NOFOLLOW, so nothing planted
+ * there (a symlink, a file) is ever opened, truncated or written through;
+ * rename() replaces a symlink at the target itself, never what it points
+ * to. The vmm's seccomp filter allows openat with exactly these flags. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "hv_clock.h"
@@ -57,22 +65,41 @@ out:
 	return rc;
 }
 
+/* Creates "<path>.<16 hex>.part" (mode 0600) and returns its fd, with its
+ * name in tmp; a name that exists is never reused, so retry a few times. */
+static int vmm_save_create(const char *path, char *tmp, size_t tmpcap, char *err, size_t errlen)
+{
+	int fd = -EEXIST;
+
+	for (int tries = 0; tries < 8 && fd == -EEXIST; tries++) {
+		uint64_t r;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r)) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return -errno;
+		}
+		if ((size_t)snprintf(tmp, tmpcap, "%s.%016llx.part", path, (unsigned long long)r) >=
+		    tmpcap) {
+			snprintf(err, errlen, "%s: path too long", path);
+			return -ENAMETOOLONG;
+		}
+		fd = open(tmp, VMM_SAVE_OPEN_FLAGS, 0600);
+		if (fd < 0)
+			fd = -errno;
+	}
+	if (fd < 0)
+		snprintf(err, errlen, "%s: temporary file: %s", path, strerror(-fd));
+	return fd;
+}
+
 int vmm_save(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
 	char tmp[4200];
 	struct hv_stream_out out;
 	int fd, rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.part", path) >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return rc;
-	}
+	if ((fd = vmm_save_create(path, tmp, sizeof(tmp), err, errlen)) < 0)
+		return fd;
 	rc = hv_stream_out_init_fd(&out, fd);
 	if (rc == 0) {
 		rc = vmm_save_stream(vmm, &out, err, errlen);

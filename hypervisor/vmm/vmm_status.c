@@ -66,16 +66,19 @@ int vmm_status_json(struct vmm *vmm, char *buf, size_t cap)
 			(double)(now.tv_nsec - vmm->started.tv_nsec) / 1e9;
 	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	uint64_t drop_out, drop_log;
+	vmm_console_dropped(vmm, &drop_out, &drop_log);
 	pthread_mutex_lock(&vmm->lock);
 	rc |= vmm_json(buf, cap, &off, "{\"name\":");
 	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.name);
-	rc |=
-	    vmm_json(buf, cap, &off,
-		     ",\"id\":%d,\"pid\":%d,\"state\":\"%s\",\"memory_mib\":%u,\"vcpus\":%u,"
-		     "\"uptime_s\":%.3f,\"cpu_time_s\":%.3f,\"console_bytes_out\":%llu,\"kernel\":",
-		     (int)getpid(), (int)getpid(), vmm_state_name(vmm->state), vmm->cfg.memory_mib,
-		     vmm->cfg.vcpus, uptime, cpu,
-		     (unsigned long long)__atomic_load_n(&vmm->bytes_out, __ATOMIC_RELAXED));
+	rc |= vmm_json(buf, cap, &off,
+		       ",\"id\":%d,\"pid\":%d,\"state\":\"%s\",\"memory_mib\":%u,\"vcpus\":%u,"
+		       "\"uptime_s\":%.3f,\"cpu_time_s\":%.3f,\"console_bytes_out\":%llu,"
+		       "\"console_dropped_stdout\":%llu,\"console_dropped_log\":%llu,\"kernel\":",
+		       (int)getpid(), (int)getpid(), vmm_state_name(vmm->state),
+		       vmm->cfg.memory_mib, vmm->cfg.vcpus, uptime, cpu,
+		       (unsigned long long)__atomic_load_n(&vmm->bytes_out, __ATOMIC_RELAXED),
+		       (unsigned long long)drop_out, (unsigned long long)drop_log);
 	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.kernel);
 	rc |= vmm_json(buf, cap, &off, ",\"extra\":");
 	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.extra);

@@ -57,9 +57,14 @@ cp "$G/dirtier.elf" "$dir/abi2.elf"
 printf '\002' | dd of="$dir/abi2.elf" bs=1 seek=$((note_off + 20)) conv=notrunc status=none # the version word
 expect_refusal "vmm: kernel $dir/nonote.elf: not a Tern guest image: no ABI note" --config "$dir/d.cfg" kernel="$dir/nonote.elf"
 expect_refusal "vmm: kernel $dir/abi2.elf: built for guest ABI 2, this vmm speaks 1" --config "$dir/d.cfg" kernel="$dir/abi2.elf"
+# A console log name that is a symlink is refused, never followed.
+echo keep >"$dir/victim"
+ln -s "$dir/victim" "$dir/link.log"
+expect_refusal "vmm: console log $dir/link.log: Too many levels of symbolic links" --config "$dir/d.cfg" --console-log "$dir/link.log"
+[ "$(cat "$dir/victim")" = keep ] || fail "the console log was written through a symlink"
 "$VMM" --help | grep -q '^usage: vmm --config FILE' || fail "--help"
 # -n checks config and image without running anything.
 [ "$("$VMM" -n --config "$dir/d.cfg")" = "$dir/d.cfg: configuration OK (domain $name, 64 MiB, entry 0x$(od -An -tx8 -j24 -N8 "$G/dirtier.elf" | tr -d ' ' | sed 's/^0*//'))" ] ||
 	fail "vmm -n on a good config"
 expect_refusal "vmm: kernel $dir/d.cfg: not an ELF file (bad magic)" -n --config "$dir/d.cfg" kernel="$dir/d.cfg"
-echo "PASS: boot line, console log, progress, destroy, 10 refusals, -n"
+echo "PASS: boot line, console log, progress, destroy, 11 refusals, -n"

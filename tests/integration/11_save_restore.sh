@@ -8,6 +8,8 @@
 #
 #   vmm #1 (hvsr$$) ──save──> $dir/hvsr.save ──restore──> vmm #2 (hvsr$$)
 #      ^ vmmctl -s $dir/1.sock               vmmctl -s $dir/2.sock ^
+#   vmm #3 (hvsr$$s) ──save -p──> $dir/link.save (a symlink to $dir/victim),
+#                                 $dir/pred.save (beside a planted .part symlink)
 set -eu
 # shellcheck source=lib/hv.sh
 . "$(dirname "$0")/lib/hv.sh"
@@ -37,7 +39,8 @@ wait_exit "${pids[0]}" 50 || fail "vmm #1 still running after save"
 [ "$rc" -eq 0 ] || fail "vmm #1 exit status $rc after save"
 grep -qx "domain $name: saved to $dir/hvsr.save" "$dir/1.err" || fail "no saved message"
 [ ! -e "$dir/1.sock" ] || fail "control socket left behind"
-[ ! -e "$dir/hvsr.save.part" ] || fail "partial file left behind"
+! compgen -G "$dir/*.part" >/dev/null || fail "partial file left behind: $(ls "$dir"/*.part)"
+[ "$(stat -c %a "$dir/hvsr.save")" = 600 ] || fail "save file mode $(stat -c %a "$dir/hvsr.save"), want 600"
 last=$(grep '^dirtier: t=' "$dir/1.out" | tail -n1 | sed -E 's/.*counter=([0-9]+).*/\1/')
 
 hv_vmm "$dir/2.out" "$dir/2.err" --restore "$dir/hvsr.save" --control "$dir/2.sock"
@@ -70,4 +73,26 @@ cat "$dir/1.out" "$dir/2.out" | grep '^dirtier: t=' | sed -E 's/^dirtier: t=([0-
 awk 'NR != $1 { print "t sequence broken at line " NR ": t=" $1; exit 1 }
      NR > 1 && $2 <= prev { print "counter not increasing at t=" $1; exit 1 }
      { prev = $2 }' "$dir/t" || fail "time or counter went back"
-echo "PASS: saved at counter $last, resumed at $resumed with verify=ok, t=1..$(wc -l <"$dir/t") consecutive"
+
+# vmm #3 (64 MiB): names planted in the save directory are never written
+# through: a symlink at the target is replaced, not followed; one at the old
+# predictable temporary name (<file>.part) is not used. A failed save leaves
+# no temporary file.
+echo keep >"$dir/victim"
+hv_config "$dir/s.cfg" name "${name}s" kernel "$G/dirtier.elf" memory 64 extra "ws=16 rate=20"
+hv_vmm "$dir/3.out" "$dir/3.err" --config "$dir/s.cfg" --control "$dir/3.sock"
+wait_for "$dir/3.out" '^dirtier: t=1 ' 100 || fail "vmm #3 did not start"
+ln -s "$dir/victim" "$dir/link.save"
+ln -s "$dir/victim" "$dir/pred.save.part"
+"$CTL" -s "$dir/3.sock" save -p "$dir/link.save" || fail "save -p over a symlink"
+"$CTL" -s "$dir/3.sock" save -p "$dir/pred.save" || fail "save -p beside a planted .part symlink"
+[ "$(cat "$dir/victim")" = keep ] || fail "a save wrote through a symlink"
+{ [ -f "$dir/link.save" ] && [ ! -L "$dir/link.save" ] && [ -s "$dir/link.save" ]; } || fail "link.save is not the saved file"
+[ -s "$dir/pred.save" ] && [ -L "$dir/pred.save.part" ] || fail "pred.save missing or the planted link was touched"
+mkdir "$dir/adir"
+rc=0; "$CTL" -s "$dir/3.sock" save -p "$dir/adir" 2>"$dir/ctl.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "save: rename to $dir/adir: Is a directory" "$dir/ctl.err" || fail "save onto a directory: rc $rc: $(cat "$dir/ctl.err")"
+[ "$(ls -A "$dir" | grep -c '\.part$')" -eq 1 ] || fail "temporary files left: $(ls -A "$dir")"
+"$CTL" -s "$dir/3.sock" destroy
+wait_exit "${pids[2]}" 50 || fail "vmm #3 still running after destroy"
+echo "PASS: saved at counter $last, resumed at $resumed with verify=ok, t=1..$(wc -l <"$dir/t") consecutive; planted symlinks not followed"

@@ -1,8 +1,10 @@
 /* Domain config parser: good and bad configs, overrides, format round trip. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -173,12 +175,45 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(hv_domcfg_format(&a, text, 10), -28);
 }
 
+/* Formats into heap buffers of every size up to the text's own: each one
+ * short of room is refused with -ENOSPC and nothing is written past it (ASan
+ * sees a write one byte beyond). The kernel path ends in an escaped
+ * character and extra is empty: both once wrote their NUL one byte past
+ * the end when the string's closing quote took the last byte. */
+static void test_format_every_cap(void **state)
+{
+	struct hv_domcfg a;
+	char err[256] = "", full[8192];
+	const char *src = "name = \"w\"\nkernel = \"/k\\\\\"\nmemory = 32\n";
+
+	(void)state;
+	hv_domcfg_init(&a);
+	assert_int_equal(hv_domcfg_parse(&a, src, strlen(src), "a.cfg", err, sizeof(err)), 0);
+	assert_string_equal(a.kernel, "/k\\");
+	int n = hv_domcfg_format(&a, full, sizeof(full));
+	assert_true(n > 0);
+	assert_non_null(strstr(full, "kernel = \"/k\\\\\"\n"));
+	for (size_t cap = 1; cap <= (size_t)n + 1; cap++) {
+		char *buf = malloc(cap);
+
+		assert_non_null(buf);
+		int rc = hv_domcfg_format(&a, buf, cap);
+		if (cap <= (size_t)n) {
+			assert_int_equal(rc, -ENOSPC);
+		} else {
+			assert_int_equal(rc, n);
+			assert_string_equal(buf, full);
+		}
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bad_configs),		 cmocka_unit_test(test_good_config),
 	    cmocka_unit_test(test_defaults_and_missing), cmocka_unit_test(test_overrides),
-	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_format_round_trip),	 cmocka_unit_test(test_format_every_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

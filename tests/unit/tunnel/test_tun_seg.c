@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -195,6 +197,41 @@ static void test_bad_frames(void **state)
 	}
 }
 
+/* Frames cut short anywhere before the payload, the last byte offered
+ * just before a page nobody may read: a read past the frame's end (e.g. of
+ * the IP header of a frame that ends with its Ethernet header) faults in any
+ * build rather than reading the next byte of a larger buffer. */
+static void test_short_frames(void **state)
+{
+	static uint8_t f[8192];
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *map =
+	    mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t c, len, l4;
+
+	(void)state;
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct virtio_net_hdr vh = {.gso_type = cases[c].v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+								    : VIRTIO_NET_HDR_GSO_TCPV4,
+					    .gso_size = MSS};
+		struct tun_seg s;
+
+		build(&cases[c], f, &l4);
+		for (len = 0; len < l4 + 32; len++) { /* up to the end of the TCP header */
+			uint8_t *at = map + pg - len;
+
+			memcpy(at, f, len);
+			if (len == l4 - (cases[c].v6 ? 40 : 20))
+				print_message("%s: frame ends with its Ethernet header\n",
+					      cases[c].name);
+			assert_int_equal(tun_seg_start(&s, at, len, &vh), -EINVAL);
+		}
+	}
+	munmap(map, (size_t)pg * 2);
+}
+
 /* A frame needing its checksum completed: the field holds the pseudo
  * header sum, as the kernel leaves it. */
 static void test_csum_complete(void **state)
@@ -226,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_segment),
 	    cmocka_unit_test(test_bad_frames),
+	    cmocka_unit_test(test_short_frames),
 	    cmocka_unit_test(test_csum_complete),
 	};
 

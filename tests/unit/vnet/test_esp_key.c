@@ -127,6 +127,45 @@ static void test_read_bad(void **state)
 	assert_string_equal(why, want);
 }
 
+/* A key file must belong to the reader's effective uid: as root a temp
+ * file is given to nobody (65534); as another user a file root owns stands
+ * in, so the case runs either way. Ownership is checked before the mode. */
+static void test_read_owner(void **state)
+{
+	char path[128], want[512], why[256] = "";
+	struct esp_key key;
+	struct stat st;
+	uid_t other;
+
+	(void)state;
+	path_of(path, sizeof(path), "owner");
+	write_file(path, HEX64 "\n", strlen(HEX64) + 1, 0600);
+	if (geteuid() == 0) {
+		other = 65534;
+		assert_int_equal(chown(path, other, (gid_t)-1), 0);
+	} else {
+		unlink(path);
+		snprintf(path, sizeof(path), "/etc/passwd");
+		assert_int_equal(stat(path, &st), 0);
+		other = st.st_uid;
+	}
+	assert_int_equal(stat(path, &st), 0);
+	if (st.st_uid == geteuid())
+		fail_msg("%s is owned by our uid %u: cannot test a foreign owner", path,
+			 (unsigned)geteuid());
+	assert_int_equal(esp_key_read(path, &key, why, sizeof(why)), -EACCES);
+	snprintf(want, sizeof(want), "%s: owned by uid %u, must be owned by uid %u", path,
+		 (unsigned)other, (unsigned)geteuid());
+	assert_string_equal(why, want);
+	if (geteuid() == 0) {
+		/* Given back, the same file is accepted. */
+		assert_int_equal(chown(path, 0, (gid_t)-1), 0);
+		assert_int_equal(esp_key_read(path, &key, why, sizeof(why)), 0);
+		esp_key_wipe(&key);
+		unlink(path);
+	}
+}
+
 static void test_generate(void **state)
 {
 	char path[128], text[80];
@@ -408,11 +447,11 @@ static void test_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_good),	   cmocka_unit_test(test_read_bad),
-	    cmocka_unit_test(test_generate),	   cmocka_unit_test(test_derive),
-	    cmocka_unit_test(test_derive_vectors), cmocka_unit_test(test_derive_distinct),
-	    cmocka_unit_test(test_spi_hash_zero),  cmocka_unit_test(test_spi_nonce_new),
-	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_read_good),	    cmocka_unit_test(test_read_bad),
+	    cmocka_unit_test(test_read_owner),	    cmocka_unit_test(test_generate),
+	    cmocka_unit_test(test_derive),	    cmocka_unit_test(test_derive_vectors),
+	    cmocka_unit_test(test_derive_distinct), cmocka_unit_test(test_spi_hash_zero),
+	    cmocka_unit_test(test_spi_nonce_new),   cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
