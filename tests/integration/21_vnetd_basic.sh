@@ -18,16 +18,17 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root"
 	exit 77
 fi
+# Only a missing root may skip; a missing device or binary is a failure.
 if [ ! -c /dev/net/tun ]; then
-	echo "SKIP: no /dev/net/tun"
-	exit 77
+	echo "FAIL: no /dev/net/tun"
+	exit 1
 fi
 BUILD=${TERN_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 VNETD=$BUILD/vnetd/vnetd
 VN=$BUILD/vnetd/vn
 if [ ! -x "$VNETD" ] || [ ! -x "$VN" ] || [ ! -x "$BUILD/tests/progs/vnetd_ctl_garbage" ]; then
-	echo "SKIP: vnetd, vn or vnetd_ctl_garbage not built in $BUILD"
-	exit 77
+	echo "FAIL: vnetd, vn or vnetd_ctl_garbage not built in $BUILD"
+	exit 1
 fi
 
 H1=h1-$$

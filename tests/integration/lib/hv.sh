@@ -16,9 +16,10 @@ HV_DIR=""
 pid=
 pids=()
 
-# hv_require [IMAGE]: SKIP (exit 77) without root or /dev/kvm, or when the
-# guest image IMAGE (e.g. dirtier.elf) was not built; then sets B (the build
-# dir), VMM, CTL, PROGS and G (the guest image dir).
+# hv_require [IMAGE]: SKIP (exit 77) without root or /dev/kvm -- the only
+# reasons a test may skip; a missing vmm, vmmctl or guest image IMAGE (e.g.
+# dirtier.elf) is a failure naming it. Then sets B (the build dir), VMM, CTL,
+# PROGS and G (the guest image dir).
 # shellcheck disable=SC2034
 hv_require() {
 	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
@@ -28,9 +29,13 @@ hv_require() {
 	CTL=$B/hypervisor/vmm/vmmctl
 	PROGS=$B/tests/progs
 	G=$B/hypervisor/guest
+	local f
+	for f in "$VMM" "$CTL"; do
+		[ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
+	done
 	if [ $# -gt 0 ] && [ ! -f "$G/$1" ]; then
-		echo "SKIP: guest images not built (TERN_BUILD_GUESTS=OFF)"
-		exit 77
+		echo "FAIL: guest image $G/$1 not built (configure with TERN_BUILD_GUESTS=ON)"
+		exit 1
 	fi
 }
 

@@ -27,21 +27,29 @@ VN="${VN:-$TOPO_BUILD/vnetd/vn}"
 # shellcheck disable=SC2034 # for the tests that source this
 TOPO_PROGS="$TOPO_BUILD/tests/progs"
 
-topo_skip() { echo "SKIP: $*"; exit 77; }
+# topo_skip MSG: only a missing root may skip (exit 77); anything else a
+# test finds missing (a binary, a tool, a device) is a failure naming it.
+topo_skip() {
+	case $* in
+	"needs root"*) echo "SKIP: $*"; exit 77 ;;
+	*) echo "FAIL: missing: $*"; exit 1 ;;
+	esac
+}
 topo_fail() { echo "FAIL: $*" >&2; exit 1; }
 topo_log() { echo "== $*"; }
 
-# topo_require [commands...]: skip unless root, vnetd and vn are built and
-# every named command exists.
+# topo_require [commands...]: skip unless root; fail naming everything
+# missing among /dev/net/tun, vnetd, vn and the named commands.
 topo_require() {
 	[ "$(id -u)" -eq 0 ] || topo_skip "needs root"
-	[ -c /dev/net/tun ] || topo_skip "no /dev/net/tun"
-	[ -x "$VNETD" ] || topo_skip "no vnetd binary at $VNETD"
-	[ -x "$VN" ] || topo_skip "no vn binary at $VN"
-	local c
+	local c missing=()
+	[ -c /dev/net/tun ] || missing+=(/dev/net/tun)
+	[ -x "$VNETD" ] || missing+=("vnetd binary at $VNETD")
+	[ -x "$VN" ] || missing+=("vn binary at $VN")
 	for c in ip bridge jq ping arping "$@"; do
-		command -v "$c" >/dev/null || topo_skip "no $c"
+		command -v "$c" >/dev/null || missing+=("$c")
 	done
+	[ ${#missing[@]} -eq 0 ] || topo_skip "$(IFS=,; echo "${missing[*]}" | sed 's/,/, /g')"
 }
 
 topo_init() {

@@ -1,8 +1,9 @@
 /* nl_link in a private network namespace: bridges (create, ensure, MTU,
  * up/down, ports), veths attached and detached, TAPs fd-held, persistent
  * and multi-queue, and the exact message of every refused request,
- * including the kernel's extended-ack text. Skips when no namespace can be
- * made; TAP cases skip when /dev/net/tun is not ours to open. */
+ * including the kernel's extended-ack text. Without a namespace, or with a
+ * /dev/net/tun that cannot be opened, the cases fail as root and skip only
+ * when not root (netns_missing). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -19,12 +20,13 @@
 #include "nl_link.h"
 
 static struct nl_link *nl;
+static int netns_err; /* netns_private() in group_setup */
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (netns_private() < 0)
-		return 0; /* every test skips */
+	if ((netns_err = netns_private()) < 0)
+		return 0; /* every test reports it (netns_missing) */
 	nl = nl_link_new();
 	return nl ? 0 : -1;
 }
@@ -40,7 +42,7 @@ static int group_teardown(void **state)
 #define NEED_NETNS()                                                                               \
 	do {                                                                                       \
 		if (!nl)                                                                           \
-			skip();                                                                    \
+			netns_missing("no private network namespace", netns_err);                  \
 	} while (0)
 
 static void assert_err(int got, int want, const char *msg)
@@ -148,14 +150,15 @@ static void test_ports_attach_detach(void **state)
 	assert_int_equal(nl_link_delete(nl, "tbr2"), 0);
 }
 
-static bool tun_usable(void)
+/* 0, or -errno when /dev/net/tun cannot be opened. */
+static int tun_usable(void)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return false;
+		return -errno;
 	close(fd);
-	return true;
+	return 0;
 }
 
 static void test_tap_fd_held_and_persistent(void **state)
@@ -167,8 +170,9 @@ static void test_tap_fd_held_and_persistent(void **state)
 
 	(void)state;
 	NEED_NETNS();
-	if (!tun_usable())
-		skip();
+	int terr = tun_usable();
+	if (terr < 0)
+		netns_missing("/dev/net/tun", terr);
 	fd = nl_link_tap_open(nl, name, 0);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
