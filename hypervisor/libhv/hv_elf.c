@@ -182,17 +182,21 @@ static int hv_elf_check_abi(const uint8_t *buf, size_t len, const Elf64_Phdr *ph
 int hv_elf_load(struct hv_mem *mem, uint64_t mem_size, const void *buf, size_t len,
 		struct hv_elf_image *img, char *err, size_t errlen)
 {
-	const Elf64_Ehdr *eh = buf;
+	/* Headers are copied out: the file gives no alignment (e_phoff may
+	 * be odd), and a misaligned struct access is undefined. */
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[HV_ELF_PHNUM_MAX];
 	int rc;
 
 	memset(img, 0, sizeof(*img));
-	if (len < sizeof(*eh))
+	if (len < sizeof(eh))
 		return hv_elf_fail(err, errlen, "file too short for an ELF header (%zu bytes)",
 				   len);
-	if ((rc = hv_elf_check_ehdr(eh, len, err, errlen)) < 0)
+	memcpy(&eh, buf, sizeof(eh));
+	if ((rc = hv_elf_check_ehdr(&eh, len, err, errlen)) < 0)
 		return rc;
-	const Elf64_Phdr *ph = (const Elf64_Phdr *)((const uint8_t *)buf + eh->e_phoff);
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
+	memcpy(ph, (const uint8_t *)buf + eh.e_phoff, eh.e_phnum * sizeof(ph[0]));
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
 			continue;
 		if ((rc = hv_elf_check_seg(&ph[i], i, len, mem_size, err, errlen)) < 0)
@@ -209,12 +213,12 @@ int hv_elf_load(struct hv_mem *mem, uint64_t mem_size, const void *buf, size_t l
 	}
 	if (img->nsegs == 0)
 		return hv_elf_fail(err, errlen, "no PT_LOAD segment");
-	img->entry = eh->e_entry;
+	img->entry = eh.e_entry;
 	if ((rc = hv_elf_check_overlap(img, err, errlen)) < 0 ||
 	    (rc = hv_elf_check_entry(img, err, errlen)) < 0 ||
-	    (rc = hv_elf_check_abi(buf, len, ph, eh->e_phnum, err, errlen)) < 0)
+	    (rc = hv_elf_check_abi(buf, len, ph, eh.e_phnum, err, errlen)) < 0)
 		return rc;
-	for (unsigned i = 0; mem && i < eh->e_phnum; i++) {
+	for (unsigned i = 0; mem && i < eh.e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
 			continue;
 		uint8_t *dst = hv_mem_ptr(mem, ph[i].p_paddr, ph[i].p_memsz);
