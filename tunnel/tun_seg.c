@@ -93,11 +93,9 @@ static int parse_l3(struct tun_seg *s, uint16_t proto)
 	const uint8_t *ip = s->frame + s->l3;
 
 	if (proto == TUN_ETH_IPV4 && !s->v6) {
-		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-
-		if (s->l3 + 20 > s->len || (ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6)
+		if (s->l3 + 20 > s->len || (ip[0] >> 4) != 4 || (ip[0] & 0x0f) < 5 || ip[9] != 6)
 			return -EINVAL;
-		s->l4 = s->l3 + ihl;
+		s->l4 = s->l3 + (size_t)(ip[0] & 0x0f) * 4;
 		return 0;
 	}
 	if (proto == TUN_ETH_IPV6 && s->v6) {
