@@ -67,7 +67,67 @@ def elf_corpus():
     put("elf", "short", elf(good, [code, data, note])[:40])
 
 
-CORPORA = {"elf": elf_corpus}
+# ---- tun_seg / tun_gro: TCP frames ----------------------------------------
+
+MAC = b"\x02\0\0\0\0\x0b\x02\0\0\0\0\x0a"
+
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def tcp_frame(payload, seq=0x01020304, flags=0x10, v6=False, opts=b"", vlan=False, ipid=0x77,
+              good_csum=True, src=b"\xc0\xa8\x61\x01", dst=b"\xc0\xa8\x61\x02"):
+    """An Ethernet + IPv4/IPv6 + TCP frame with exact lengths and (unless
+    good_csum is False) a right TCP checksum."""
+    doff = (20 + len(opts)) // 4
+    tcp = bytearray(struct.pack("!HHIIBBHHH", 5000, 50000, seq, 0x0a0b0c0d, doff << 4, flags,
+                                0x100, 0, 0) + opts + payload)
+    if v6:
+        src6, dst6 = b"\xfd" + bytes(14) + b"\x01", b"\xfd" + bytes(14) + b"\x02"
+        pseudo = src6 + dst6 + struct.pack("!IxxxB", len(tcp), 6)
+        ip = struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + src6 + dst6
+        eth = MAC + b"\x86\xdd"
+    else:
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+        ip = bytearray(struct.pack("!BBHHHBBH", 0x45, 0, 20 + len(tcp), ipid, 0x4000, 64, 6, 0)
+                       + src + dst)
+        ip[10:12] = struct.pack("!H", 0xffff - csum16(bytes(ip)))
+        eth = MAC + b"\x08\x00"
+    if good_csum:
+        tcp[16:18] = struct.pack("!H", 0xffff - csum16(pseudo + bytes(tcp)))
+    if vlan:
+        eth = MAC + b"\x81\x00\x00\x05" + eth[12:]
+    return bytes(eth + bytes(ip) + bytes(tcp))
+
+
+def vnet_hdr(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+def seg_corpus():
+    pay = bytes((i * 13 + 1) & 0xff for i in range(3000))
+    ts = b"\x01\x01\x08\x0a" + bytes(8)
+    put("tun_seg", "tso4", vnet_hdr(0, 1, 66, 1200) + tcp_frame(pay, flags=0x18, opts=ts))
+    put("tun_seg", "tso4_vlan", vnet_hdr(0, 1, 58, 1448) + tcp_frame(pay, vlan=True))
+    put("tun_seg", "tso6", vnet_hdr(0, 4, 74, 1000) + tcp_frame(pay[:2500], v6=True))
+    put("tun_seg", "tso4_ecn_fin", vnet_hdr(0, 0x81, 54, 700) + tcp_frame(pay[:1500],
+                                                                           flags=0x99))
+    put("tun_seg", "tso4_empty", vnet_hdr(0, 1, 54, 1200) + tcp_frame(b""))
+    put("tun_seg", "tso4_mss0", vnet_hdr(0, 1, 54, 0) + tcp_frame(pay[:100]))
+    put("tun_seg", "tso4_mss_big", vnet_hdr(0, 1, 54, 4000) + tcp_frame(pay))
+    put("tun_seg", "tso_udp", vnet_hdr(0, 3, 42, 1200) + tcp_frame(pay[:300]))
+    put("tun_seg", "tso6_on_v4", vnet_hdr(0, 4, 54, 1200) + tcp_frame(pay[:300]))
+    put("tun_seg", "csum", vnet_hdr(1, 0, 0, 0, 34, 16) + tcp_frame(pay[:301], good_csum=False))
+    put("tun_seg", "csum_beyond", vnet_hdr(1, 0, 0, 0, 34, 400) + tcp_frame(pay[:100]))
+
+
+CORPORA = {"elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
