@@ -127,7 +127,24 @@ def seg_corpus():
     put("tun_seg", "csum_beyond", vnet_hdr(1, 0, 0, 0, 34, 400) + tcp_frame(pay[:100]))
 
 
-CORPORA = {"elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- esp_key: key files ----------------------------------------------------
+
+
+def esp_key_corpus():
+    key = "00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100"
+    put("esp_key", "good_nl", b"\x00" + key.encode() + b"\n")
+    put("esp_key", "good_bare", b"\x00" + key.encode())
+    put("esp_key", "good_ro_short_why", b"\x05" + key.encode() + b"\n")
+    put("esp_key", "mode_0640", b"\x02" + key.encode() + b"\n")
+    put("esp_key", "crlf", b"\x00" + key.encode() + b"\r\n")
+    put("esp_key", "two_newlines", b"\x00" + key.encode() + b"\n\n")
+    put("esp_key", "short", b"\x00" + key[:40].encode() + b"\n")
+    put("esp_key", "long", b"\x00" + (key + "00").encode())
+    put("esp_key", "not_hex", b"\x0c" + key[:10].encode() + b"g" + key[11:].encode())
+    put("esp_key", "empty", b"\x00")
+
+
+CORPORA = {"esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
