@@ -144,7 +144,35 @@ def esp_key_corpus():
     put("esp_key", "empty", b"\x00")
 
 
-CORPORA = {"esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- persist: vnetd's state dir ---------------------------------------------
+
+SEP = b"\x00\xff"
+
+
+def state(flags, vnet_a, vnet_b=None, peers=None, epoch=None):
+    parts = [vnet_a, vnet_b, peers, epoch]
+    while parts and parts[-1] is None:
+        parts.pop()
+    return bytes([flags]) + SEP.join((x or "").encode() for x in parts)
+
+
+def persist_corpus():
+    a = ("(vnet (id 97) (bridge vnet97) (vnetif vnif97) (security none) (mtu 1400))\n")
+    b = ("(vnet (id 98) (bridge vnet98) (vnetif vnif98) (security conf) (suite aes128-gcm)"
+         " (key-file /etc/tern/98.key) (mtu 1400))\n")
+    put("persist", "full", state(0, a, b, "h2.example\n10.0.0.3\n", "41\n"))
+    put("persist", "tmp_leftover", state(1, a, b, "", "65535\n"))
+    put("persist", "only_sxp_name", state(2, a, b))
+    put("persist", "two_in_one", state(0, a + b, None, None, "7"))
+    put("persist", "bad_vnet", state(0, "(vnet (id 97) (mtu 99999))", "(vnet", None, "junk\n"))
+    put("persist", "peers_crlf", state(3, "", None, "a.example\r\n\n\nb.example\r\n", "0\n"))
+    put("persist", "peers_long_line", state(0, a, None, "x" * 300 + "\nok.example\n", "12x\n"))
+    put("persist", "epoch_big", state(0, a, None, None, "70000\n"))
+    put("persist", "epoch_long", state(0, a, None, None, "1" * 40))
+    put("persist", "empty", b"\x00")
+
+
+CORPORA = {"persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
