@@ -172,7 +172,32 @@ def persist_corpus():
     put("persist", "empty", b"\x00")
 
 
-CORPORA = {"persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- ctl / vmmctl: control-socket streams ---------------------------------
+
+
+def msg(mtype, payload=b"", flags=0, length=None):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return struct.pack("<HHI", mtype, flags, len(payload) if length is None else length) + payload
+
+
+def save_req(path, flags=0, path_len=None):
+    path = path.encode()
+    return struct.pack("<II", flags, len(path) if path_len is None else path_len) + path
+
+
+def ctl_corpus():
+    put("ctl", "one_status", b"\x00" + msg(0x103))
+    put("ctl", "pieces_two", b"\x07" + msg(0x104, save_req("/tmp/x.save")) + msg(0x105))
+    put("ctl", "error_reply", b"\x42" + msg(0x301, "-2 vnet 97: no such vnet", flags=3))
+    put("ctl", "oversized", b"\x03" + msg(0x101) + msg(0x102, length=0x10001))
+    put("ctl", "torn_payload", b"\x05" + msg(0x301, "x" * 40)[:30])
+    put("ctl", "torn_header", b"\x00" + msg(0x101)[:5])
+    put("ctl", "small_buffer", b"\x40" + msg(0x306) + msg(0x304, "h2.example"))
+    put("ctl", "zero_buffer", b"\x01" + msg(0x303) + msg(0x30a, b"\x01"))
+
+
+CORPORA = {"ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
