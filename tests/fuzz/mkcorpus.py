@@ -197,7 +197,26 @@ def ctl_corpus():
     put("ctl", "zero_buffer", b"\x01" + msg(0x303) + msg(0x30a, b"\x01"))
 
 
-CORPORA = {"ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+def vmmctl_corpus():
+    P, U, ST, SV, D = 0x101, 0x102, 0x103, 0x104, 0x105
+    put("vmmctl", "pause_status_unpause", b"\x00" + msg(P) + msg(ST) + msg(U) + msg(ST))
+    put("vmmctl", "save_keep_paused", b"\x00" + msg(SV, save_req("/var/lib/tern/web1.save", 1))
+        + msg(ST) + msg(D))
+    put("vmmctl", "save_and_end", b"\x01" + msg(SV, save_req("/tmp/a")) + msg(ST))
+    put("vmmctl", "save_fails", b"\x04" + msg(SV, save_req("/ro/a")) + msg(ST))
+    put("vmmctl", "save_relative", b"\x00" + msg(SV, save_req("rel/a")) + msg(ST))
+    put("vmmctl", "save_nul", b"\x00" + msg(SV, save_req("/a\0b")))
+    put("vmmctl", "save_bad_flags", b"\x00" + msg(SV, save_req("/a", 6)))
+    put("vmmctl", "save_len_mismatch", b"\x00" + msg(SV, save_req("/abc", 0, 9)))
+    put("vmmctl", "crashed_pause", b"\x02" + msg(P) + msg(U) + msg(SV, save_req("/a", 1)))
+    put("vmmctl", "halted_destroy", b"\x03" + msg(ST) + msg(D) + msg(ST))
+    put("vmmctl", "payload_on_pause", b"\x00" + msg(ST) + msg(P, "x"))
+    put("vmmctl", "unknown_type", b"\x00" + msg(0x199) + msg(ST))
+    put("vmmctl", "too_long", b"\x00" + msg(ST) + msg(SV, length=0x10001))
+    put("vmmctl", "torn", b"\x00" + msg(ST) + msg(SV, save_req("/a"))[:12])
+
+
+CORPORA = {"vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
