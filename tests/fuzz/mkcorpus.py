@@ -216,7 +216,33 @@ def vmmctl_corpus():
     put("vmmctl", "torn", b"\x00" + msg(ST) + msg(SV, save_req("/a"))[:12])
 
 
-CORPORA = {"vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- vmm_hcall: a hypercall's port, pointer and guest memory --------------
+
+
+def hcall(port_idx, gpa, pending, mem):
+    return bytes([port_idx]) + struct.pack("<I", gpa) + bytes([pending]) + mem
+
+
+def vmm_hcall_corpus():
+    text = b"hello from the guest\n"
+    put("vmm_hcall", "write_ok", hcall(0, 0x100, 0, struct.pack("<QQq", 0x120, len(text), 0)
+                                       + bytes(8) + text))
+    put("vmm_hcall", "write_beyond_ram", hcall(0, 0x100, 0, struct.pack("<QQq", 0xfff0, 0x20, 0)))
+    put("vmm_hcall", "write_huge_len", hcall(0, 0x100, 0, struct.pack("<QQq", 0x120, 1 << 62, 0)))
+    put("vmm_hcall", "read_pending", hcall(1, 0x200, 1, struct.pack("<QQq", 0x300, 64, 0)))
+    put("vmm_hcall", "read_over_struct", hcall(1, 0x200, 1, struct.pack("<QQq", 0x1f0, 200, 0)))
+    put("vmm_hcall", "read_none", hcall(1, 0x200, 0, struct.pack("<QQq", 0x300, 64, 0)))
+    put("vmm_hcall", "yield_console", hcall(2, 0x40, 1, struct.pack("<QQQq", 2000000, 1, 0, 0)))
+    put("vmm_hcall", "yield_forever", hcall(2, 0x40, 0, struct.pack("<QQQq", (1 << 64) - 1, 0, 0,
+                                                                            0)))
+    put("vmm_hcall", "net_kick", hcall(3, 0x80, 0, struct.pack("<IIq", 0, 0, 0)))
+    put("vmm_hcall", "halt_7", hcall(4, 0x10, 0, struct.pack("<q", 7)))
+    put("vmm_hcall", "halt_straddles", hcall(4, 0xfffc, 0, struct.pack("<q", 7)))
+    put("vmm_hcall", "struct_beyond_ram", hcall(0, 0x7ffff000, 0, b""))
+    put("vmm_hcall", "no_such_port", hcall(5, 0x100, 0, struct.pack("<QQq", 0x120, 4, 0)))
+
+
+CORPORA = {"vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
