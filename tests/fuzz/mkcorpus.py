@@ -242,7 +242,40 @@ def vmm_hcall_corpus():
     put("vmm_hcall", "no_such_port", hcall(5, 0x100, 0, struct.pack("<QQq", 0x120, 4, 0)))
 
 
-CORPORA = {"vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- tun_gro: trains of frames ----------------------------------------------
+
+
+def rec(frame, ctl=0):
+    return bytes([ctl]) + struct.pack("!H", len(frame)) + frame
+
+
+def gro_corpus():
+    pay = bytes((i * 7 + 3) & 0xff for i in range(1200))
+    ts = b"\x01\x01\x08\x0a" + bytes(8)
+
+    def train(n, mss, v6=False, opts=b"", last=None, psh_at=None, seq=1000):
+        out = b""
+        for i in range(n):
+            size = last if (last is not None and i == n - 1) else mss
+            flags = 0x18 if i == psh_at else 0x10
+            out += rec(tcp_frame(pay[:size], seq=seq + i * mss, flags=flags, v6=v6, opts=opts,
+                                 ipid=0x100 + i))
+        return out
+
+    put("tun_gro", "v4_train", train(4, 300, last=120))
+    put("tun_gro", "v4_ts_train", train(3, 400, opts=ts))
+    put("tun_gro", "v6_train", train(3, 500, v6=True, last=20))
+    put("tun_gro", "v4_psh_middle", train(4, 200, psh_at=1))
+    put("tun_gro", "v4_gap", train(2, 300) + train(2, 300, seq=5000))
+    put("tun_gro", "bad_csum", rec(tcp_frame(pay[:300], good_csum=False)) + train(2, 300, seq=1300))
+    put("tun_gro", "follow_bits", rec(tcp_frame(pay[:256]), 0x03) + rec(pay[:256], 0x0c)
+        + rec(pay[:256], 0x2c) + rec(pay[:100], 0x1c))
+    put("tun_gro", "not_tcp", rec(MAC + b"\x88\xb5" + bytes(46)) + train(2, 100)
+        + rec(b"\x02" * 10))
+    put("tun_gro", "syn", rec(tcp_frame(b"", flags=0x02)) + train(2, 100))
+
+
+CORPORA = {"tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
