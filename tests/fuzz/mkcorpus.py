@@ -275,7 +275,39 @@ def gro_corpus():
     put("tun_gro", "syn", rec(tcp_frame(b"", flags=0x02)) + train(2, 100))
 
 
-CORPORA = {"tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+def vnctl_server_corpus():
+    CR, DEL, VL, PA, PD, PL, ML, MF, ST, SA = range(0x301, 0x30b)
+
+    def create(text, path="/etc/tern/vnets.sxp"):
+        return struct.pack("!H", len(path)) + path.encode() + text.encode()
+
+    def vid(n):
+        return bytes(14) + struct.pack("!H", n)
+
+    v97 = "(vnet (id 97) (security none))"
+    v98 = "(vnet (id 98) (security none))"
+    put("vnctl_server", "create_list_delete", msg(CR, create(v97 + v98)) + msg(VL) + msg(ST)
+        + msg(SA, b"\x01") + msg(DEL, vid(97)) + msg(VL) + msg(DEL, vid(97)))
+    put("vnctl_server", "create_dup_undone", msg(CR, create(v97)) + msg(CR, create(v98 + v97))
+        + msg(VL))
+    put("vnctl_server", "create_bad_text", msg(CR, create("(vnet (id 97) (mtu 1))")) + msg(VL)
+        + msg(CR, create("(peer x)")))
+    put("vnctl_server", "create_relative_path", msg(CR, create(v97, "vnets.sxp")))
+    put("vnctl_server", "peers", msg(PA, "h2.example") + msg(PA, "10.0.0.3") + msg(PL)
+        + msg(PA, "xfail.example") + msg(PD, "h2.example") + msg(PD, "h2.example") + msg(PL))
+    put("vnctl_server", "peer_bad_host", msg(PA, "two words"))
+    put("vnctl_server", "varp", msg(ML) + msg(MF) + msg(MF, vid(5)) + msg(CR, create(v97))
+        + msg(MF, vid(97)) + msg(MF, b"\x01\x02"))
+    put("vnctl_server", "sa_list_bad", msg(SA, b"\x02"))
+    put("vnctl_server", "flags_set", msg(VL) + msg(VL, flags=1))
+    put("vnctl_server", "unknown_type", msg(ST) + msg(0x399))
+    put("vnctl_server", "unknown_type_flags", msg(ST) + msg(0x399, flags=4))
+    put("vnctl_server", "list_with_payload", msg(PL, "x"))
+    put("vnctl_server", "too_long", msg(ST) + msg(VL, length=0x10001))
+    put("vnctl_server", "torn", msg(ST) + msg(DEL, vid(1))[:12])
+
+
+CORPORA = {"vnctl_server": vnctl_server_corpus, "tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
