@@ -34,8 +34,9 @@ static int setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "%s/fuzz_esp_key.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
+	if (snprintf(dir, sizeof(dir), "%s/fuzz_esp_key.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+		(int)sizeof(dir) ||
+	    !mkdtemp(dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/key", dir);
 	atexit(cleanup);

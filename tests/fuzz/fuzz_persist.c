@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
 	struct vnetd d;
-	char top[256], vnets[512], peers[512], epoch[512];
+	char top[128], vnets[512], peers[512], epoch[512];
 	struct vnet_conf confs[MAX_VNETS];
 	size_t nconfs;
 	char hosts[MAX_PEERS][VN_CTL_HOST + 8];
@@ -109,8 +109,9 @@ static int setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(fz.top, sizeof(fz.top), "%s/fuzz_persist.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fz.top))
+	if (snprintf(fz.top, sizeof(fz.top), "%s/fuzz_persist.XXXXXX",
+		     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof(fz.top) ||
+	    !mkdtemp(fz.top))
 		return -1;
 	atexit(cleanup);
 	snprintf(fz.d.conf.state_dir, sizeof(fz.d.conf.state_dir), "%s/state", fz.top);

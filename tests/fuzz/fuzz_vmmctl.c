@@ -224,8 +224,9 @@ static void setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(fz.dir, sizeof(fz.dir), "%s/fuzz_vmmctl.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fz.dir))
+	if (snprintf(fz.dir, sizeof(fz.dir), "%s/fuzz_vmmctl.XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
+		(int)sizeof(fz.dir) ||
+	    !mkdtemp(fz.dir))
 		abort(); /* the environment, not the input */
 	snprintf(fz.sock, sizeof(fz.sock), "%s/ctl", fz.dir);
 	snprintf(fz.vmm.cfg.name, sizeof(fz.vmm.cfg.name), "fuzz");

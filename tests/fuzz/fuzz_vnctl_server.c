@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
 	struct vnetd d;
-	char dir[256];
+	char dir[128];
 	struct ctl_client *waiter; /* a peer-add waiting for its "lookup" */
 	char waiter_host[VN_CTL_HOST];
 	int created, deleted; /* vnet_mgr calls during one request */
@@ -244,8 +244,9 @@ static void setup(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(fz.dir, sizeof(fz.dir), "%s/fuzz_vnctl_server.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(fz.dir))
+	if (snprintf(fz.dir, sizeof(fz.dir), "%s/fuzz_vnctl_server.XXXXXX",
+		     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof(fz.dir) ||
+	    !mkdtemp(fz.dir))
 		abort(); /* the environment, not the input */
 	vnetd_conf_defaults(&fz.d.conf);
 	snprintf(fz.d.conf.control_socket, sizeof(fz.d.conf.control_socket), "%s/ctl", fz.dir);
@@ -372,7 +373,7 @@ static enum want expect(const struct ctl_hdr *h, const uint8_t *p, size_t *recs,
 static int one(int cfd, const struct ctl_hdr *h, const uint8_t *msg, size_t n)
 {
 	struct answer a = {0};
-	size_t recs, size, vnets = count_vnets(), peers = count_peers();
+	size_t recs = 0, size = 1, vnets = count_vnets(), peers = count_peers();
 	enum want w = h->len > CTL_MSG_MAX ? WANT_DROP : expect(h, msg + sizeof(*h), &recs, &size);
 	char host[VN_CTL_HOST] = "";
 	int done = 0;
