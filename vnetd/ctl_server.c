@@ -515,6 +515,7 @@ static int ctl_client_dispatch(struct ctl_client *c)
 	const struct ctl_hdr *h = &c->conn->hdr;
 	char why[96], msg[128];
 
+	snprintf(why, sizeof(why), "unknown type %#x", h->type);
 	for (size_t i = 0; i < sizeof(ctl_handlers) / sizeof(ctl_handlers[0]); i++) {
 		if (ctl_handlers[i].type != h->type)
 			continue;
@@ -531,8 +532,6 @@ static int ctl_client_dispatch(struct ctl_client *c)
 			 h->len);
 		goto refuse;
 	}
-	if (h->flags == 0)
-		snprintf(why, sizeof(why), "unknown type %#x", h->type);
 refuse:
 	ctl_server_refused(c->d, why);
 	snprintf(msg, sizeof(msg), "control: request refused: %s", why);

@@ -240,6 +240,8 @@ static void persist_restore_vnets(struct vnetd *d)
 static void persist_restore_peers(struct vnetd *d)
 {
 	char path[PERSIST_PATH], msg[512], line[VN_CTL_HOST + 2];
+	unsigned lineno = 0;
+	bool rest = false; /* reading on in a line too long for a host */
 	FILE *f;
 
 	if (persist_path(d, path, "peers", "") < 0)
@@ -250,8 +252,24 @@ static void persist_restore_peers(struct vnetd *d)
 			log_error("%s: %s", path, strerror(errno));
 		return;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	for (;;) {
+		memset(line, 0, sizeof(line)); /* so the newline is found past NUL bytes */
+		if (!fgets(line, sizeof(line), f))
+			break;
+		bool whole = memchr(line, '\n', sizeof(line)) || feof(f);
+		if (rest) {
+			rest = !whole;
+			continue;
+		}
+		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
+		/* Neither cut in pieces nor truncated: each would be a wrong host. */
+		if (!whole || strlen(line) >= VN_CTL_HOST) {
+			log_error("%s: line %u: longer than a host name (%d bytes), skipped", path,
+				  lineno, VN_CTL_HOST - 1);
+			rest = !whole;
+			continue;
+		}
 		if (line[0] && peers_add(d, line, NULL, msg, sizeof(msg)) < 0)
 			log_error("%s: %s", path, msg);
 	}
