@@ -344,6 +344,12 @@ static int ctl_vnet_list(struct ctl_client *c, const uint8_t *p, size_t len)
 
 /* ---- peers ---- */
 
+/* The end of a peer-add's lookup: the reply it was waiting for. */
+static void ctl_peer_added(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec)
+{
+	ctl_server_reply(arg, CTL_VN_PEER_ADD, status, msg, rec, rec ? 1 : 0, sizeof(*rec));
+}
+
 static int ctl_peer_add(struct ctl_client *c, const uint8_t *p, size_t len)
 {
 	char host[VN_CTL_HOST], msg[512];
@@ -351,7 +357,7 @@ static int ctl_peer_add(struct ctl_client *c, const uint8_t *p, size_t len)
 
 	if (rc < 0)
 		return rc;
-	rc = peers_add(c->d, host, c, msg, sizeof(msg));
+	rc = peers_add(c->d, host, ctl_peer_added, c, msg, sizeof(msg));
 	if (rc < 0)
 		return ctl_fail(c, CTL_VN_PEER_ADD, rc, msg);
 	return CTL_PENDING;

@@ -379,6 +379,25 @@ static int main_handles(struct vnetd *d)
 	return 0;
 }
 
+/* The saved vnets and peers, as the state dir has them: what fails is
+ * logged and the rest goes on (a restored peer that does not resolve is
+ * kept and retried). */
+static void main_restore(struct vnetd *d)
+{
+	struct persist_state st;
+	char msg[512];
+
+	if (persist_read(d, &st) < 0)
+		return;
+	for (size_t i = 0; i < st.nvnets; i++)
+		if (vnet_mgr_create(d, &st.vnets[i], true, msg, sizeof(msg)) < 0)
+			log_error("%s", msg);
+	for (size_t i = 0; i < st.npeers; i++)
+		if (peers_add(d, st.peers[i], NULL, NULL, msg, sizeof(msg)) < 0)
+			log_error("%s", msg);
+	persist_state_free(&st);
+}
+
 static int vnetd_start(struct vnetd *d)
 {
 	int rc;
@@ -401,7 +420,7 @@ static int vnetd_start(struct vnetd *d)
 		rc = ctl_server_start(d);
 	if (rc < 0)
 		return rc;
-	persist_restore(d);
+	main_restore(d);
 	rc = varp_proto_timers_start(d);
 	if (rc == 0)
 		rc = peers_timer_start(d);

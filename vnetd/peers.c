@@ -70,16 +70,27 @@ static void peers_set_addrs(struct vnetd_peer *p, const struct res_addr *addrs, 
 	}
 }
 
+/* Hands the end of a lookup to whoever waited for it (once). */
+static void peers_finish(struct vnetd_peer *p, int status, const char *msg,
+			 const struct vn_ctl_peer *rec)
+{
+	void (*done)(void *, int, const char *, const struct vn_ctl_peer *) = p->done;
+
+	p->done = NULL;
+	if (done)
+		done(p->done_arg, status, msg, rec);
+}
+
 /* A lookup failed: tell the waiting peer-add, which then adds nothing. */
-static void peers_failed(struct vnetd_peer *p, struct ctl_client *w, int status)
+static void peers_failed(struct vnetd_peer *p, bool waited, int status)
 {
 	char msg[VN_CTL_HOST + 64];
 
 	snprintf(msg, sizeof(msg), "peer %s: resolve: %s", p->host, res_strerror(status));
 	log_warn("%s", msg);
-	if (!w)
+	if (!waited)
 		return; /* a restored peer stays and is retried */
-	ctl_server_reply(w, CTL_VN_PEER_ADD, status, msg, NULL, 0, 0);
+	peers_finish(p, status, msg, NULL);
 	if (p->naddrs == 0) {
 		struct vnetd *d = p->d;
 		peers_unlink(d, p);
@@ -103,14 +114,13 @@ static void peers_log(const struct vnetd_peer *p, bool added, const struct vnet_
 static void peers_resolved(int status, const struct res_addr *addrs, size_t n, void *arg)
 {
 	struct vnetd_peer *p = arg;
-	struct ctl_client *w = p->waiter;
+	bool waited = p->done != NULL;
 	struct vnet_addr before[VN_CTL_PEER_ADDRS];
 	size_t nbefore = p->naddrs;
 	struct vn_ctl_peer rec;
 
 	memcpy(before, p->addrs, sizeof(before));
 	p->query = NULL;
-	p->waiter = NULL;
 	if (status == 0)
 		peers_set_addrs(p, addrs, n);
 	if (status == 0 && p->naddrs == 0) {
@@ -120,17 +130,15 @@ static void peers_resolved(int status, const struct res_addr *addrs, size_t n, v
 		p->naddrs = nbefore;
 	}
 	if (status < 0) {
-		peers_failed(p, w, status);
+		peers_failed(p, waited, status);
 		return;
 	}
-	peers_log(p, nbefore == 0 || w, before, nbefore);
+	peers_log(p, nbefore == 0 || waited, before, nbefore);
 	peers_push(p->d);
 	if (persist_peers_save(p->d) < 0)
 		log_error("peer %s: save state failed", p->host);
-	if (w) {
-		peers_fill(p, &rec);
-		ctl_server_reply(w, CTL_VN_PEER_ADD, 0, NULL, &rec, 1, sizeof(rec));
-	}
+	peers_fill(p, &rec);
+	peers_finish(p, 0, NULL, &rec);
 }
 
 static int peers_lookup(struct vnetd_peer *p)
@@ -139,8 +147,9 @@ static int peers_lookup(struct vnetd_peer *p)
 	return p->query ? 0 : -errno;
 }
 
-int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char *msg,
-	      size_t msglen)
+int peers_add(struct vnetd *d, const char *host,
+	      void (*done)(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec),
+	      void *arg, char *msg, size_t msglen)
 {
 	struct vnetd_peer *p = peers_find(d, host), **tail;
 	bool fresh = !p;
@@ -169,10 +178,11 @@ int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char
 			peers_unlink(d, p);
 		return rc;
 	}
-	p->waiter = waiter;
+	p->done = done;
+	p->done_arg = arg;
 	/* Saved now so a restart during the lookup keeps it; a failed
 	 * peer-add rewrites the file without it. */
-	if (waiter && fresh)
+	if (done && fresh)
 		persist_peers_save(d);
 	return 0;
 }
@@ -186,9 +196,7 @@ int peers_del(struct vnetd *d, const char *host, char *msg, size_t msglen)
 		snprintf(msg, msglen, "peer %s: no such peer", host);
 		return -ENOENT;
 	}
-	if (p->waiter)
-		ctl_server_reply(p->waiter, CTL_VN_PEER_ADD, -ECANCELED, "peer deleted", NULL, 0,
-				 0);
+	peers_finish(p, -ECANCELED, "peer deleted", NULL);
 	peers_unlink(d, p);
 	peers_push(d);
 	rc = persist_peers_save(d);
@@ -209,11 +217,11 @@ void peers_fill(const struct vnetd_peer *p, struct vn_ctl_peer *out)
 		memcpy(out->addrs[i], p->addrs[i].b, VN_CTL_ADDR_LEN);
 }
 
-void peers_forget_waiter(struct vnetd *d, struct ctl_client *c)
+void peers_forget_waiter(struct vnetd *d, const void *arg)
 {
 	for (struct vnetd_peer *p = d->peers; p; p = p->next) {
-		if (p->waiter == c)
-			p->waiter = NULL;
+		if (p->done && p->done_arg == arg)
+			p->done = NULL;
 	}
 }
 

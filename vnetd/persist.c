@@ -191,10 +191,10 @@ int persist_peers_save(struct vnetd *d)
 }
 
 /* Reads a small whole file into buf (NUL-terminated). */
-static void persist_restore_vnet(struct vnetd *d, const char *dir, const char *name)
+/* One saved vnet file: exactly one (vnet ...). 0, or -EINVAL (logged). */
+static int persist_read_vnet(const char *dir, const char *name, struct vnet_conf *conf)
 {
-	char path[PERSIST_PATH * 2], msg[512];
-	struct vnet_conf conf;
+	char path[PERSIST_PATH * 2];
 	struct sxp_error err;
 	struct sxp_node *doc;
 	int rc;
@@ -203,56 +203,116 @@ static void persist_restore_vnet(struct vnetd *d, const char *dir, const char *n
 	doc = sxp_parse_file(path, &err);
 	if (!doc) {
 		log_error("%s", err.msg);
-		return;
+		return -EINVAL;
 	}
-	rc = doc->nkids == 1 ? vnet_conf_from_sxp(doc->kids, &conf, &err)
+	rc = doc->nkids == 1 ? vnet_conf_from_sxp(doc->kids, conf, &err)
 			     : sxp_errorf(&err, doc, "expected one (vnet ...)");
 	sxp_free(doc);
-	if (rc < 0) {
+	if (rc < 0)
 		log_error("%s", err.msg);
-		return;
-	}
-	if (vnet_mgr_create(d, &conf, true, msg, sizeof(msg)) < 0)
-		log_error("%s", msg);
+	return rc < 0 ? -EINVAL : 0;
 }
 
-static void persist_restore_vnets(struct vnetd *d)
+static bool persist_is_vnet_file(const char *name)
 {
-	char dir[PERSIST_PATH];
-	struct dirent *e;
-	DIR *dp;
+	size_t n = strlen(name);
 
-	if (persist_path(d, dir, "vnets", "") < 0)
-		return;
-	dp = opendir(dir);
+	return n > 4 && strcmp(name + n - 4, ".sxp") == 0;
+}
+
+static int persist_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of vnets/<stem>.sxp, sorted, so restores go in one order. */
+static int persist_vnet_names(const char *dir, char ***names, size_t *n)
+{
+	struct dirent *e;
+	size_t cap = 0;
+	DIR *dp = opendir(dir);
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
 	if (!dp) {
 		log_error("%s: %s", dir, strerror(errno));
-		return;
+		return 0;
 	}
-	while ((e = readdir(dp)) != NULL) {
-		size_t n = strlen(e->d_name);
-		if (n > 4 && strcmp(e->d_name + n - 4, ".sxp") == 0)
-			persist_restore_vnet(d, dir, e->d_name);
+	while (rc == 0 && (e = readdir(dp)) != NULL) {
+		if (!persist_is_vnet_file(e->d_name))
+			continue;
+		if (*n == cap) {
+			char **l = realloc(*names, (cap = cap ? 2 * cap : 8) * sizeof(*l));
+			if (!l) {
+				rc = -ENOMEM;
+				break;
+			}
+			*names = l;
+		}
+		if (!((*names)[*n] = strdup(e->d_name)))
+			rc = -ENOMEM;
+		else
+			(*n)++;
 	}
 	closedir(dp);
+	if (*n)
+		qsort(*names, *n, sizeof(**names), persist_name_cmp);
+	return rc;
 }
 
-static void persist_restore_peers(struct vnetd *d)
+static int persist_read_vnets(struct vnetd *d, struct persist_state *st)
 {
-	char path[PERSIST_PATH], msg[512], line[VN_CTL_HOST + 2];
+	char dir[PERSIST_PATH], **names;
+	size_t n;
+	int rc;
+
+	if (persist_path(d, dir, "vnets", "") < 0)
+		return 0;
+	rc = persist_vnet_names(dir, &names, &n);
+	if (rc == 0 && n && !(st->vnets = calloc(n, sizeof(*st->vnets))))
+		rc = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0 && persist_read_vnet(dir, names[i], &st->vnets[st->nvnets]) == 0)
+			st->nvnets++;
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* Appends one host (shorter than VN_CTL_HOST). */
+static int persist_add_peer(struct persist_state *st, size_t *cap, const char *host)
+{
+	if (st->npeers == *cap) {
+		char(*l)[VN_CTL_HOST] =
+		    realloc(st->peers, (*cap = *cap ? 2 * *cap : 8) * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		st->peers = l;
+	}
+	snprintf(st->peers[st->npeers++], VN_CTL_HOST, "%s", host);
+	return 0;
+}
+
+static int persist_read_peers(struct vnetd *d, struct persist_state *st)
+{
+	char path[PERSIST_PATH], line[VN_CTL_HOST + 2];
 	unsigned lineno = 0;
 	bool rest = false; /* reading on in a line too long for a host */
+	size_t cap = 0;
+	int rc = 0;
 	FILE *f;
 
 	if (persist_path(d, path, "peers", "") < 0)
-		return;
+		return 0;
 	f = fopen(path, "re");
 	if (!f) {
 		if (errno != ENOENT)
 			log_error("%s: %s", path, strerror(errno));
-		return;
+		return 0;
 	}
-	for (;;) {
+	while (rc == 0) {
 		memset(line, 0, sizeof(line)); /* so the newline is found past NUL bytes */
 		if (!fgets(line, sizeof(line), f))
 			break;
@@ -270,14 +330,31 @@ static void persist_restore_peers(struct vnetd *d)
 			rest = !whole;
 			continue;
 		}
-		if (line[0] && peers_add(d, line, NULL, msg, sizeof(msg)) < 0)
-			log_error("%s: %s", path, msg);
+		if (line[0])
+			rc = persist_add_peer(st, &cap, line);
 	}
 	fclose(f);
+	return rc;
 }
 
-void persist_restore(struct vnetd *d)
+int persist_read(struct vnetd *d, struct persist_state *st)
 {
-	persist_restore_vnets(d);
-	persist_restore_peers(d);
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = persist_read_vnets(d, st);
+	if (rc == 0)
+		rc = persist_read_peers(d, st);
+	if (rc < 0) {
+		log_error("state dir: %s", strerror(-rc));
+		persist_state_free(st);
+	}
+	return rc;
+}
+
+void persist_state_free(struct persist_state *st)
+{
+	free(st->vnets);
+	free(st->peers);
+	memset(st, 0, sizeof(*st));
 }

@@ -78,8 +78,10 @@ struct vnetd_peer {
 	char host[VN_CTL_HOST];
 	struct vnet_addr addrs[VN_CTL_PEER_ADDRS];
 	size_t naddrs;
-	struct res_query *query;   /* a lookup in flight */
-	struct ctl_client *waiter; /* peer-add request waiting for the lookup */
+	struct res_query *query; /* a lookup in flight */
+	/* Who waits for the lookup's end (a peer-add), and its argument. */
+	void (*done)(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec);
+	void *done_arg;
 };
 
 struct vnetd {
@@ -153,14 +155,18 @@ void varp_proto_timers_stop(struct vnetd *d);
 void varp_proto_fill(struct vnetd *d, const struct mac_entry *e, struct vn_ctl_varp *out);
 
 /* peers.c */
-/* Starts resolving host (adding or refreshing it). waiter gets the reply
- * when the lookup ends; NULL when restoring. Returns 0 or -errno. */
-int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char *msg,
-	      size_t msglen);
+/* Starts resolving host (adding or refreshing it). When the lookup ends,
+ * done (if not NULL) is called with arg and 0 and the peer's record, or
+ * -errno and a message naming the peer; a failed lookup of a peer with no
+ * address then removes it, unless done is NULL (a restored peer stays and
+ * is retried). Returns 0 (done will be called) or -errno with msg. */
+int peers_add(struct vnetd *d, const char *host,
+	      void (*done)(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec),
+	      void *arg, char *msg, size_t msglen);
 int peers_del(struct vnetd *d, const char *host, char *msg, size_t msglen);
 void peers_fill(const struct vnetd_peer *p, struct vn_ctl_peer *out);
-/* A client went away: forget it as the waiter of any lookup. */
-void peers_forget_waiter(struct vnetd *d, struct ctl_client *c);
+/* The waiter with this arg went away: its lookups end without a call. */
+void peers_forget_waiter(struct vnetd *d, const void *arg);
 int peers_timer_start(struct vnetd *d);
 void peers_refresh_all(struct vnetd *d);
 void peers_free_all(struct vnetd *d);
@@ -174,7 +180,18 @@ int persist_vnet_save(struct vnetd *d, const struct vnetd_vnet *v);
 bool persist_vnet_created(struct vnetd *d, const struct vnet_id *id);
 int persist_vnet_remove(struct vnetd *d, const struct vnet_id *id);
 int persist_peers_save(struct vnetd *d);
-void persist_restore(struct vnetd *d);
+/* What the state dir holds, read without acting on it: the saved vnets
+ * (in name order) and peers (in file order). A file that cannot be read
+ * or parsed is logged with its path and skipped. */
+struct persist_state {
+	struct vnet_conf *vnets;
+	size_t nvnets;
+	char (*peers)[VN_CTL_HOST];
+	size_t npeers;
+};
+/* Fills *st (free with persist_state_free). Returns 0, or -ENOMEM. */
+int persist_read(struct vnetd *d, struct persist_state *st);
+void persist_state_free(struct persist_state *st);
 /* Atomic replace of path with data (temp file, fsync, rename). */
 int persist_write_file(const char *path, const char *data, size_t len, unsigned mode);
 

@@ -1,10 +1,8 @@
 /*
  * vnetd's persisted state (persist.c) read back from a state dir made once
- * under $TMPDIR (or /tmp): persist_restore over vnets/<id>.sxp and peers,
- * with an epoch file an older vnetd left. vnet_mgr_create and peers_add are
- * replaced by the recorders below (persist.o needs nothing else of
- * vnet_mgr.o and peers.o, so the linker takes these and the archive
- * members stay out): nothing is created, nothing resolved.
+ * under $TMPDIR (or /tmp): persist_read over vnets/<id>.sxp and peers,
+ * with an epoch file an older vnetd left. persist_read only reads and
+ * hands back what it found: nothing is created, nothing resolved.
  *
  * Input: byte 0, then up to four parts separated by the bytes 00 ff: the
  * text of vnets/97.sxp, of a second vnets file, of peers, of epoch (a
@@ -48,27 +46,25 @@ static struct {
 	size_t nhosts;
 } fz;
 
-/* ---- what persist_restore hands on ---- */
+/* ---- what persist_read hands back ---- */
 
-int vnet_mgr_create(struct vnetd *d, const struct vnet_conf *conf, bool restoring, char *msg,
-		    size_t msglen)
+static void read_state(void)
 {
-	TRAP_IF(d != &fz.d || !restoring || fz.nconfs == MAX_VNETS);
-	fz.confs[fz.nconfs++] = *conf;
-	snprintf(msg, msglen, "vnet: recorded");
-	return 0;
-}
+	struct persist_state st;
 
-int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char *msg,
-	      size_t msglen)
-{
-	TRAP_IF(d != &fz.d || waiter != NULL);
-	if (fz.nhosts < MAX_PEERS)
-		snprintf(fz.hosts[fz.nhosts], sizeof(fz.hosts[0]), "%s", host);
-	TRAP_IF(strlen(host) >= VN_CTL_HOST);
-	fz.nhosts++;
-	snprintf(msg, msglen, "peer: recorded");
-	return 0;
+	fz.nconfs = fz.nhosts = 0;
+	if (persist_read(&fz.d, &st) < 0)
+		abort(); /* only on ENOMEM: the environment, not the input */
+	TRAP_IF(st.nvnets > MAX_VNETS);
+	for (size_t i = 0; i < st.nvnets; i++)
+		fz.confs[fz.nconfs++] = st.vnets[i];
+	for (size_t i = 0; i < st.npeers; i++) {
+		TRAP_IF(strlen(st.peers[i]) >= VN_CTL_HOST);
+		if (fz.nhosts < MAX_PEERS)
+			snprintf(fz.hosts[fz.nhosts], sizeof(fz.hosts[0]), "%s", st.peers[i]);
+		fz.nhosts++;
+	}
+	persist_state_free(&st);
 }
 
 /* ---- the state dir ---- */
@@ -168,7 +164,7 @@ static void check_vnets(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 	if (has_b && ref_vnet(path, b, blen, &want[n]) == 0)
 		n++;
 	TRAP_IF(fz.nconfs != n);
-	/* Directory order is the file system's: match either way round. */
+	/* Files come in name order; match either way round all the same. */
 	for (size_t i = 0; i < n; i++) {
 		char ta[1024], tb[1024];
 		size_t la = vnet_conf_format(&fz.confs[i], ta, sizeof(ta));
@@ -275,8 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put_file(fz.peers, part[2], len[2]);
 	if (nparts > 3)
 		put_file(fz.epoch, part[3], len[3]);
-	fz.nconfs = fz.nhosts = 0;
-	persist_restore(&fz.d);
+	read_state();
 	check_vnets(part[0], len[0], nparts > 1 ? part[1] : NULL, len[1], bname);
 	check_peers(nparts > 2 ? part[2] : NULL, len[2]);
 	check_epoch(nparts > 3 ? part[3] : NULL, len[3]);

@@ -44,7 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct {
 	struct vnetd d;
 	char dir[128];
-	struct ctl_client *waiter; /* a peer-add waiting for its "lookup" */
+	/* A peer-add waiting for its "lookup": how to end it. */
+	void (*done)(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec);
+	void *waiter;
 	char waiter_host[VN_CTL_HOST];
 	int created, deleted; /* vnet_mgr calls during one request */
 	uint8_t rbuf[4 * CTL_MSG_MAX];
@@ -133,12 +135,13 @@ static struct vnetd_peer **peer_at(const char *host)
 	return pp;
 }
 
-int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char *msg,
-	      size_t msglen)
+int peers_add(struct vnetd *d, const char *host,
+	      void (*done)(void *arg, int status, const char *msg, const struct vn_ctl_peer *rec),
+	      void *waiter, char *msg, size_t msglen)
 {
 	struct vnetd_peer **pp = peer_at(host);
 
-	TRAP_IF(d != &fz.d || !waiter || fz.waiter || strlen(host) >= VN_CTL_HOST);
+	TRAP_IF(d != &fz.d || !done || !waiter || fz.waiter || strlen(host) >= VN_CTL_HOST);
 	if (host[0] == 'x') { /* a lookup that cannot start */
 		snprintf(msg, msglen, "peer %s: resolve: %s", host, strerror(EAGAIN));
 		return -EAGAIN;
@@ -146,7 +149,9 @@ int peers_add(struct vnetd *d, const char *host, struct ctl_client *waiter, char
 	if (!*pp && !(*pp = calloc(1, sizeof(**pp))))
 		return -ENOMEM;
 	snprintf((*pp)->host, sizeof((*pp)->host), "%s", host);
-	(*pp)->waiter = waiter;
+	(*pp)->done = done;
+	(*pp)->done_arg = waiter;
+	fz.done = done;
 	fz.waiter = waiter;
 	snprintf(fz.waiter_host, sizeof(fz.waiter_host), "%s", host);
 	return 0;
@@ -172,11 +177,11 @@ void peers_fill(const struct vnetd_peer *p, struct vn_ctl_peer *out)
 	snprintf(out->host, sizeof(out->host), "%s", p->host);
 }
 
-void peers_forget_waiter(struct vnetd *d, struct ctl_client *c)
+void peers_forget_waiter(struct vnetd *d, const void *c)
 {
 	for (struct vnetd_peer *p = d->peers; p; p = p->next)
-		if (p->waiter == c)
-			p->waiter = NULL;
+		if (p->done_arg == c)
+			p->done = NULL;
 	if (fz.waiter == c)
 		fz.waiter = NULL;
 }
@@ -388,13 +393,13 @@ static int one(int cfd, const struct ctl_hdr *h, const uint8_t *msg, size_t n)
 		ev_run_once(fz.d.loop, 0);
 		if (fz.waiter) {
 			struct vn_ctl_peer rec;
-			struct ctl_client *c = fz.waiter;
+			void *c = fz.waiter;
 
 			TRAP_IF(strcmp(fz.waiter_host, host) != 0);
 			memset(&rec, 0, sizeof(rec));
 			snprintf(rec.host, sizeof(rec.host), "%s", host);
 			fz.waiter = NULL;
-			ctl_server_reply(c, CTL_VN_PEER_ADD, 0, NULL, &rec, 1, sizeof(rec));
+			fz.done(c, 0, NULL, &rec);
 		}
 		done = read_answer(cfd, &a);
 	}

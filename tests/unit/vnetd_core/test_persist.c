@@ -111,12 +111,67 @@ static void test_peers_file(void **state)
 	assert_string_equal(buf, "");
 }
 
+static void write_rel(const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state/vnetd/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	fclose(f);
+}
+
+/* persist_read hands back what the state dir holds, in name and file
+ * order, skipping (and logging) what does not parse, and acts on nothing:
+ * no vnet or peer of the daemon appears. An epoch file of an older vnetd
+ * is left alone. */
+static void test_read(void **state)
+{
+	struct vnetd_vnet v = {0};
+	struct persist_state st;
+	struct sxp_error err;
+	char long_host[VN_CTL_HOST + 20], peers[VN_CTL_HOST + 64];
+
+	(void)state;
+	v.d = &d;
+	assert_int_equal(vnet_conf_parse("t", "(vnet (id 98) (security none))", 30, &v.conf, &err),
+			 0);
+	assert_int_equal(persist_vnet_save(&d, &v), 0);
+	assert_int_equal(vnet_conf_parse("t", "(vnet (id 97) (security none))", 30, &v.conf, &err),
+			 0);
+	assert_int_equal(persist_vnet_save(&d, &v), 0);
+	write_rel("vnets/99.sxp", "(vnet (id 99) (bogus 1))");
+	write_rel("vnets/96.sxp.tmp", "(vnet (id 96))");
+	memset(long_host, 'a', sizeof(long_host) - 1);
+	long_host[sizeof(long_host) - 1] = '\0';
+	snprintf(peers, sizeof(peers), "h2.example\n%s\n\n10.0.0.3\r\n", long_host);
+	write_rel("peers", peers);
+	write_rel("epoch", "41\n");
+
+	assert_int_equal(persist_read(&d, &st), 0);
+	assert_int_equal(st.nvnets, 2);
+	assert_int_equal(st.vnets[0].id.b[15], 0x97);
+	assert_int_equal(st.vnets[1].id.b[15], 0x98);
+	assert_int_equal(st.npeers, 2);
+	assert_string_equal(st.peers[0], "h2.example");
+	assert_string_equal(st.peers[1], "10.0.0.3");
+	assert_null(d.vnets);
+	assert_null(d.peers);
+	persist_state_free(&st);
+	assert_int_equal(st.nvnets, 0);
+	read_file("epoch", peers, sizeof(peers));
+	assert_string_equal(peers, "41\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_atomic_write),
 	    cmocka_unit_test(test_vnet_files),
 	    cmocka_unit_test(test_peers_file),
+	    cmocka_unit_test(test_read),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
