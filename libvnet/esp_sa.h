@@ -130,7 +130,7 @@ struct esp_ext {
  * buffer and may be written. Assigns the next sequence number, writes the
  * ESP packet and returns its start in *pkt and length in *pkt_len.
  * Returns 0, ESP_ENCAP_REKEY (packet built; the sequence number reached the
- * rekey threshold: switch to a new epoch soon), or -ENOSPC (not enough
+ * rekey threshold: switch to a new SA soon), or -ENOSPC (not enough
  * head/tailroom), -EINVAL (inbound SA), -EKEYEXPIRED (sequence numbers
  * exhausted: 2^32-1 is never sent; nothing written), -EIO (OpenSSL). */
 int esp_sa_encap(struct esp_sa *sa, uint8_t *payload, size_t len, size_t headroom, size_t tailroom,

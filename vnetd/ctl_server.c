@@ -264,20 +264,34 @@ static int ctl_vnet_create(struct ctl_client *c, const uint8_t *p, size_t len)
 	return CTL_DONE;
 }
 
-static int ctl_vnet_delete(struct ctl_client *c, const uint8_t *p, size_t len)
+/* The vnet a request names by id: 0 with *v; a decode error (-errno: the
+ * request is malformed); or 1 when there is no such vnet (the failure is
+ * sent: the handler is done). */
+static int ctl_vnet_arg(struct ctl_client *c, uint16_t type, const uint8_t *p, size_t len,
+			struct vnetd_vnet **v)
 {
 	struct vnet_id id;
-	struct vnetd_vnet *v;
-	char msg[512], ids[VNET_ID_STRLEN];
+	char msg[128], ids[VNET_ID_STRLEN];
 	int rc = vn_ctl_id_decode(p, len, id.b);
 
 	if (rc < 0)
 		return rc;
-	v = vnet_mgr_find(c->d, &id);
-	if (!v) {
-		snprintf(msg, sizeof(msg), "vnet %s: no such vnet", vnet_id_str(&id, ids));
-		return ctl_fail(c, CTL_VN_VNET_DELETE, -ENOENT, msg);
-	}
+	*v = vnet_mgr_find(c->d, &id);
+	if (*v)
+		return 0;
+	snprintf(msg, sizeof(msg), "vnet %s: no such vnet", vnet_id_str(&id, ids));
+	ctl_fail(c, type, -ENOENT, msg);
+	return 1;
+}
+
+static int ctl_vnet_delete(struct ctl_client *c, const uint8_t *p, size_t len)
+{
+	struct vnetd_vnet *v;
+	char msg[512];
+	int rc = ctl_vnet_arg(c, CTL_VN_VNET_DELETE, p, len, &v);
+
+	if (rc != 0)
+		return rc < 0 ? rc : CTL_DONE;
 	rc = vnet_mgr_delete(c->d, v, msg, sizeof(msg));
 	if (rc < 0)
 		return ctl_fail(c, CTL_VN_VNET_DELETE, rc, msg);
@@ -289,26 +303,19 @@ static int ctl_vnet_delete(struct ctl_client *c, const uint8_t *p, size_t len)
  * wants one, and for tests. */
 static int ctl_sa_rekey(struct ctl_client *c, const uint8_t *p, size_t len)
 {
-	struct vnet_id id;
 	struct vnetd_vnet *v;
-	char msg[256], ids[VNET_ID_STRLEN];
-	int rc = vn_ctl_id_decode(p, len, id.b);
+	char msg[256];
+	int rc = ctl_vnet_arg(c, CTL_VN_SA_REKEY, p, len, &v);
 
-	if (rc < 0)
-		return rc;
-	v = vnet_mgr_find(c->d, &id);
-	vnet_id_str(&id, ids);
-	if (!v || !v->tv) {
-		snprintf(msg, sizeof(msg), "vnet %s: no such vnet", ids);
-		return ctl_fail(c, CTL_VN_SA_REKEY, -ENOENT, msg);
-	}
-	rc = tun_vnet_rekey(v->tv);
+	if (rc != 0)
+		return rc < 0 ? rc : CTL_DONE;
+	rc = v->tv ? tun_vnet_rekey(v->tv) : -ENOENT;
 	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "vnet %s: rekey: %s", ids,
+		snprintf(msg, sizeof(msg), "%s: rekey: %s", v->name,
 			 rc == -EINVAL ? "security none has no SA" : strerror(-rc));
 		return ctl_fail(c, CTL_VN_SA_REKEY, rc, msg);
 	}
-	log_info("vnet %s: rekeyed on request", ids);
+	log_info("%s: rekeyed on request", v->name);
 	ctl_server_records(c, CTL_VN_SA_REKEY, NULL, 0, 1);
 	return CTL_DONE;
 }

@@ -185,6 +185,15 @@ vn1 vnet-delete 0 2>/dev/null || rc=$?
 rc=0
 "$VN" -s "$T/nonexistent.sock" vnet-list 2>/dev/null || rc=$?
 [ "$rc" -eq 3 ] || fail "no daemon: exit $rc, want 3"
+# sa-rekey: a clear vnet has no SA; an unknown vnet is named.
+rc=0
+vn1 sa-rekey 97 2>"$T/rekey.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "sa-rekey of a clear vnet: exit $rc, want 1"
+grep -q "vnet 97: rekey: security none has no SA" "$T/rekey.err" || fail "sa-rekey 97: $(cat "$T/rekey.err")"
+rc=0
+vn1 sa-rekey 99 2>"$T/rekey.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "sa-rekey of no vnet: exit $rc, want 1"
+grep -q "vnet 99: no such vnet" "$T/rekey.err" || fail "sa-rekey 99: $(cat "$T/rekey.err")"
 
 vn1 vnet-delete 97 || fail "vnet-delete"
 if ip -n "$H1" link show vnet97 >/dev/null 2>&1; then

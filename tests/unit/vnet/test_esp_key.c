@@ -1,6 +1,6 @@
 /* esp_key: key files (modes, formats, generation), SPI hash, HKDF
  * derivation checked against OpenSSL's EVP_PKEY HKDF interface driven
- * independently here, epoch ordering and the debug format. */
+ * independently here, fresh SPIs and nonces, control keys and the debug format. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
