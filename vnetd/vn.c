@@ -1,7 +1,7 @@
 /*
  * vn: the vnetd command-line client. Parses the global options, finds the
  * command in the table, and lets the command build its request and print
- * the reply records through vn_out (text or --json).
+ * the reply records through common's out.h (text or --json).
  *
  * Exit codes: 0 ok, 1 the daemon refused (its one-line error is printed),
  * 2 usage error, 3 cannot reach the daemon.

@@ -10,13 +10,13 @@
 #include "vnet_addr.h"
 #include "vnet_id.h"
 
-static void vn_print_id(struct vn_out *o, const uint8_t id[16])
+static void vn_print_id(struct out *o, const uint8_t id[16])
 {
 	struct vnet_id vid;
 	char buf[VNET_ID_STRLEN];
 
 	memcpy(vid.b, id, sizeof(vid.b));
-	vn_out_str(o, "vnet", "vnet", vnet_id_str(&vid, buf));
+	out_str(o, "vnet", "vnet", vnet_id_str(&vid, buf));
 }
 
 static const char *vn_addr_text(const uint8_t addr[16], char buf[VNET_ADDR_STRLEN])
@@ -38,14 +38,14 @@ static int vn_vnet_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 		if (vn_ctl_vnet_decode(p, len, i, &v) < 0)
 			return -EPROTO;
 		memcpy(vid.b, v.id, sizeof(vid.b));
-		vn_out_obj_begin(&cli->out);
-		vn_out_str(&cli->out, "id", "vnet", vnet_id_str(&vid, id));
-		vn_out_str(&cli->out, "bridge", "bridge", v.bridge);
-		vn_out_str(&cli->out, "vnetif", "vnetif", v.vnetif);
-		vn_out_str(&cli->out, "security", "security", vn_ctl_security_name(v.security));
-		vn_out_str(&cli->out, "suite", "suite", v.suite);
-		vn_out_u64(&cli->out, "mtu", "mtu", v.mtu);
-		vn_out_obj_end(&cli->out);
+		out_obj_begin(&cli->out);
+		out_str(&cli->out, "id", "vnet", vnet_id_str(&vid, id));
+		out_str(&cli->out, "bridge", "bridge", v.bridge);
+		out_str(&cli->out, "vnetif", "vnetif", v.vnetif);
+		out_str(&cli->out, "security", "security", vn_ctl_security_name(v.security));
+		out_str(&cli->out, "suite", "suite", v.suite);
+		out_u64(&cli->out, "mtu", "mtu", v.mtu);
+		out_obj_end(&cli->out);
 	}
 	return len == n * sizeof(v) ? 0 : -EPROTO;
 }
@@ -59,13 +59,13 @@ static int vn_peer_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		if (vn_ctl_peer_decode(p, len, i, &peer) < 0)
 			return -EPROTO;
-		vn_out_obj_begin(&cli->out);
-		vn_out_str(&cli->out, "host", "peer", peer.host);
-		vn_out_arr_begin(&cli->out, "addresses", "addresses");
+		out_obj_begin(&cli->out);
+		out_str(&cli->out, "host", "peer", peer.host);
+		out_arr_begin(&cli->out, "addresses", "addresses");
 		for (unsigned a = 0; a < peer.naddrs; a++)
-			vn_out_arr_str(&cli->out, vn_addr_text(peer.addrs[a], buf));
-		vn_out_arr_end(&cli->out);
-		vn_out_obj_end(&cli->out);
+			out_arr_str(&cli->out, vn_addr_text(peer.addrs[a], buf));
+		out_arr_end(&cli->out);
+		out_obj_end(&cli->out);
 	}
 	return len == n * sizeof(peer) ? 0 : -EPROTO;
 }
@@ -81,13 +81,13 @@ static int vn_varp_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 			return -EPROTO;
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", v.mac[0], v.mac[1],
 			 v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
-		vn_out_obj_begin(&cli->out);
+		out_obj_begin(&cli->out);
 		vn_print_id(&cli->out, v.id);
-		vn_out_str(&cli->out, "mac", "mac", mac);
-		vn_out_str(&cli->out, "addr", "addr", vn_addr_text(v.addr, buf));
-		vn_out_bool(&cli->out, "local", "local", v.local);
-		vn_out_u64(&cli->out, "ttl", "ttl", v.ttl_s);
-		vn_out_obj_end(&cli->out);
+		out_str(&cli->out, "mac", "mac", mac);
+		out_str(&cli->out, "addr", "addr", vn_addr_text(v.addr, buf));
+		out_bool(&cli->out, "local", "local", v.local);
+		out_u64(&cli->out, "ttl", "ttl", v.ttl_s);
+		out_obj_end(&cli->out);
 	}
 	return len == n * sizeof(v) ? 0 : -EPROTO;
 }
@@ -100,14 +100,14 @@ static int vn_stats_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		if (vn_ctl_stats_decode(p, len, i, &s) < 0)
 			return -EPROTO;
-		vn_out_obj_begin(&cli->out);
+		out_obj_begin(&cli->out);
 		if (s.global)
-			vn_out_str(&cli->out, "vnet", "vnet", "*");
+			out_str(&cli->out, "vnet", "vnet", "*");
 		else
 			vn_print_id(&cli->out, s.id);
 		for (unsigned c = 0; c < VN_STAT_COUNT; c++)
-			vn_out_u64(&cli->out, vn_ctl_stat_names[c], vn_ctl_stat_names[c], s.c[c]);
-		vn_out_obj_end(&cli->out);
+			out_u64(&cli->out, vn_ctl_stat_names[c], vn_ctl_stat_names[c], s.c[c]);
+		out_obj_end(&cli->out);
 	}
 	return len == n * sizeof(s) ? 0 : -EPROTO;
 }
@@ -131,19 +131,19 @@ static int vn_sa_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 		snprintf(spi, sizeof(spi), "0x%08x", sa.spi);
 		vn_hex(enc, sa.enc_key, sa.enc_key_len);
 		vn_hex(auth, sa.auth_key, sa.auth_key_len);
-		vn_out_obj_begin(&cli->out);
+		out_obj_begin(&cli->out);
 		vn_print_id(&cli->out, sa.id);
-		vn_out_str(&cli->out, "dir", "dir", sa.dir == VN_CTL_SA_OUT ? "out" : "in");
-		vn_out_str(&cli->out, "spi", "spi", spi);
-		vn_out_str(&cli->out, "src", "src", vn_addr_text(sa.src, src));
-		vn_out_str(&cli->out, "dst", "dst", vn_addr_text(sa.dst, dst));
-		vn_out_str(&cli->out, "suite", "suite", sa.suite);
+		out_str(&cli->out, "dir", "dir", sa.dir == VN_CTL_SA_OUT ? "out" : "in");
+		out_str(&cli->out, "spi", "spi", spi);
+		out_str(&cli->out, "src", "src", vn_addr_text(sa.src, src));
+		out_str(&cli->out, "dst", "dst", vn_addr_text(sa.dst, dst));
+		out_str(&cli->out, "suite", "suite", sa.suite);
 		/* Without --keys the daemon sends none: the fields stay, empty,
 		 * so that the JSON shape does not depend on the option. */
-		vn_out_str(&cli->out, "enc_key", "enc_key", enc);
-		vn_out_str(&cli->out, "auth_key", "auth_key", auth);
-		vn_out_u64(&cli->out, "seq", "seq", sa.seq);
-		vn_out_obj_end(&cli->out);
+		out_str(&cli->out, "enc_key", "enc_key", enc);
+		out_str(&cli->out, "auth_key", "auth_key", auth);
+		out_u64(&cli->out, "seq", "seq", sa.seq);
+		out_obj_end(&cli->out);
 	}
 	return len == n * sizeof(sa) ? 0 : -EPROTO;
 }
@@ -161,10 +161,10 @@ static int vn_list(struct vn_cli *cli, const char *what, uint16_t type, const vo
 		fprintf(stderr, "vn: %s: %s\n", what, strerror(errno));
 		return VN_EXIT_UNREACHABLE;
 	}
-	vn_out_init(&cli->out, mem, cli->json);
-	vn_out_begin(&cli->out);
+	out_init(&cli->out, mem, cli->json);
+	out_begin(&cli->out);
 	rc = vn_request(cli, what, type, req, req_len, cb);
-	vn_out_end(&cli->out);
+	out_end(&cli->out);
 	fclose(mem);
 	if (rc == VN_EXIT_OK)
 		fwrite(text, 1, text_len, stdout);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vn_out.h"
+#include "out.h"
 
 enum { VN_EXIT_OK = 0, VN_EXIT_REFUSED = 1, VN_EXIT_USAGE = 2, VN_EXIT_UNREACHABLE = 3 };
 
@@ -19,7 +19,7 @@ struct vn_cli {
 	char socket[256];
 	bool json;
 	bool keys;
-	struct vn_out out;
+	struct out out;
 };
 
 struct vn_cmd {

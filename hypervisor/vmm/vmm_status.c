@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "vmm.h"
 
 const char *vmm_state_name(enum vmm_state st)
@@ -34,23 +35,10 @@ static int vmm_json(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 	return 0;
 }
 
-/* JSON string body: escapes quotes, backslashes and control bytes. */
+/* A JSON string, escaped by the project's one escaper (common/json.c). */
 static int vmm_json_str(char *buf, size_t cap, size_t *off, const char *s)
 {
-	int rc = vmm_json(buf, cap, off, "\"");
-
-	for (; *s && rc == 0; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			rc = vmm_json(buf, cap, off, "\\%c", c);
-		else if (c == '\n')
-			rc = vmm_json(buf, cap, off, "\\n");
-		else if (c < 0x20)
-			rc = vmm_json(buf, cap, off, "\\u%04x", c);
-		else
-			rc = vmm_json(buf, cap, off, "%c", c);
-	}
-	return rc ? rc : vmm_json(buf, cap, off, "\"");
+	return json_str_append(buf, cap, off, s);
 }
 
 int vmm_status_json(struct vmm *vmm, char *buf, size_t cap)

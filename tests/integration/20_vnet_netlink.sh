@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libvnet netlink helpers against a real kernel: nl_link makes a bridge, a
 # persistent TAP, an fd-held TAP and attaches a veth; `ip -d link` checks
-# what it made; fdb_follow (through vnet_nltool fdb-follow) must report the
+# what it made; fdb_follow (through svc_nltool fdb-follow) must report the
 # exact MAC of a host behind the veth as learned, a static entry added with
 # `bridge fdb`, and their removal. Everything lives in two namespaces this
 # test creates and always deletes.
@@ -10,7 +10,7 @@
 #   +--------------------------------------+      +--------------------------+
 #   | vnbr  bridge, mtu 1400, 10.253.0.1   |      |                          |
 #   |  |-- vntap   persistent TAP          |      |                          |
-#   |  |-- vnhold  TAP held by vnet_nltool |      |                          |
+#   |  |-- vnhold  TAP held by svc_nltool |      |                          |
 #   |  `-- vnv0 ============ veth =================== vnv1 02:00:5e:00:53:01 |
 #   +--------------------------------------+      |      10.253.0.2/24       |
 #                                                 +--------------------------+
@@ -21,7 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 BUILD=${TERN_BUILD:-$(dirname "$0")/../../build}
-TOOL=$BUILD/tests/progs/vnet_nltool
+TOOL=$BUILD/tests/progs/svc_nltool
 if [ ! -x "$TOOL" ]; then
 	echo "FAIL: $TOOL not built" >&2
 	exit 1
@@ -72,8 +72,8 @@ expect_error() {
 	if tool "$@" 2>"$TMP/err"; then
 		fail "'$*' succeeded"
 	fi
-	[ "$(cat "$TMP/err")" = "vnet_nltool: $want" ] ||
-		fail "'$*': got '$(cat "$TMP/err")', want 'vnet_nltool: $want'"
+	[ "$(cat "$TMP/err")" = "svc_nltool: $want" ] ||
+		fail "'$*': got '$(cat "$TMP/err")', want 'svc_nltool: $want'"
 }
 
 ip netns add "$NS"

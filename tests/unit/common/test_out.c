@@ -1,5 +1,5 @@
-/* vn's one output path: the same calls render the text line and the JSON
- * shapes of the vnetd/vn contract, with JSON string escaping. */
+/* The CLIs' one output path (common/out.c): the same calls render the text
+ * line and the JSON shapes of the vnetd/vn contract, with JSON escaping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "vn_out.h"
+#include "out.h"
 
 /* One varp-list record and one peer-list record, as vn_cmd.c prints them. */
 static char *render(bool json)
@@ -18,26 +18,26 @@ static char *render(bool json)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	struct vn_out o;
+	struct out o;
 
 	assert_non_null(f);
-	vn_out_init(&o, f, json);
-	vn_out_begin(&o);
-	vn_out_obj_begin(&o);
-	vn_out_str(&o, "vnet", "vnet", "97");
-	vn_out_str(&o, "mac", "mac", "00:16:3e:00:00:11");
-	vn_out_str(&o, "addr", "addr", "10.0.0.2");
-	vn_out_bool(&o, "local", "local", false);
-	vn_out_u64(&o, "ttl", "ttl", 118);
-	vn_out_obj_end(&o);
-	vn_out_obj_begin(&o);
-	vn_out_str(&o, "host", "peer", "h\"2\\\n");
-	vn_out_arr_begin(&o, "addresses", "addresses");
-	vn_out_arr_str(&o, "10.0.0.2");
-	vn_out_arr_str(&o, "10.0.0.3");
-	vn_out_arr_end(&o);
-	vn_out_obj_end(&o);
-	vn_out_end(&o);
+	out_init(&o, f, json);
+	out_begin(&o);
+	out_obj_begin(&o);
+	out_str(&o, "vnet", "vnet", "97");
+	out_str(&o, "mac", "mac", "00:16:3e:00:00:11");
+	out_str(&o, "addr", "addr", "10.0.0.2");
+	out_bool(&o, "local", "local", false);
+	out_u64(&o, "ttl", "ttl", 118);
+	out_obj_end(&o);
+	out_obj_begin(&o);
+	out_str(&o, "host", "peer", "h\"2\\\n");
+	out_arr_begin(&o, "addresses", "addresses");
+	out_arr_str(&o, "10.0.0.2");
+	out_arr_str(&o, "10.0.0.3");
+	out_arr_end(&o);
+	out_obj_end(&o);
+	out_end(&o);
 	fclose(f);
 	return text;
 }
@@ -50,7 +50,7 @@ static void test_json(void **state)
 	assert_string_equal(
 	    s, "[{\"vnet\":\"97\",\"mac\":\"00:16:3e:00:00:11\",\"addr\":\"10.0.0.2\","
 	       "\"local\":false,\"ttl\":118},"
-	       "{\"host\":\"h\\\"2\\\\\\u000a\",\"addresses\":[\"10.0.0.2\",\"10.0.0.3\"]}]\n");
+	       "{\"host\":\"h\\\"2\\\\\\n\",\"addresses\":[\"10.0.0.2\",\"10.0.0.3\"]}]\n");
 	free(s);
 }
 
@@ -69,30 +69,30 @@ static void test_empty(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	struct vn_out o;
+	struct out o;
 
 	(void)state;
-	vn_out_init(&o, f, true);
-	vn_out_begin(&o);
-	vn_out_obj_begin(&o);
-	vn_out_str(&o, "suite", "suite", "");
-	vn_out_arr_begin(&o, "addresses", "addresses");
-	vn_out_arr_end(&o);
-	vn_out_obj_end(&o);
-	vn_out_end(&o);
+	out_init(&o, f, true);
+	out_begin(&o);
+	out_obj_begin(&o);
+	out_str(&o, "suite", "suite", "");
+	out_arr_begin(&o, "addresses", "addresses");
+	out_arr_end(&o);
+	out_obj_end(&o);
+	out_end(&o);
 	fclose(f);
 	assert_string_equal(text, "[{\"suite\":\"\",\"addresses\":[]}]\n");
 	free(text);
 	text = NULL;
 	f = open_memstream(&text, &len);
-	vn_out_init(&o, f, false);
-	vn_out_begin(&o);
-	vn_out_obj_begin(&o);
-	vn_out_str(&o, "suite", "suite", "");
-	vn_out_arr_begin(&o, "addresses", "addresses");
-	vn_out_arr_end(&o);
-	vn_out_obj_end(&o);
-	vn_out_end(&o);
+	out_init(&o, f, false);
+	out_begin(&o);
+	out_obj_begin(&o);
+	out_str(&o, "suite", "suite", "");
+	out_arr_begin(&o, "addresses", "addresses");
+	out_arr_end(&o);
+	out_obj_end(&o);
+	out_end(&o);
 	fclose(f);
 	assert_string_equal(text, "suite - addresses -\n");
 	free(text);

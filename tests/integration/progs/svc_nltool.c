@@ -1,20 +1,20 @@
 /*
- * vnet_nltool: drives libvnet's nl_link and fdb_follow from shell tests.
+ * svc_nltool: drives libsvc's nl_link and fdb_follow from shell tests.
  *
- *   vnet_nltool bridge-add|bridge-ensure NAME MTU
- *   vnet_nltool tap-add NAME               persistent TAP
- *   vnet_nltool tap-hold NAME BRIDGE SECS  fd-held TAP on BRIDGE, up; prints
+ *   svc_nltool bridge-add|bridge-ensure NAME MTU
+ *   svc_nltool tap-add NAME               persistent TAP
+ *   svc_nltool tap-hold NAME BRIDGE SECS  fd-held TAP on BRIDGE, up; prints
  *                                          "ready", holds until SIGTERM/SECS
- *   vnet_nltool veth-add NAME PEER
- *   vnet_nltool master NAME BRIDGE | nomaster NAME | mtu NAME N
- *   vnet_nltool up NAME | down NAME | del NAME
- *   vnet_nltool info NAME                  "kind=K mtu=M master=B up=U mac=X"
- *   vnet_nltool ports BRIDGE               one port name per line
- *   vnet_nltool fdb-follow BRIDGE SECS     one line per FDB event (see below)
+ *   svc_nltool veth-add NAME PEER
+ *   svc_nltool master NAME BRIDGE | nomaster NAME | mtu NAME N
+ *   svc_nltool up NAME | down NAME | del NAME
+ *   svc_nltool info NAME                  "kind=K mtu=M master=B up=U mac=X"
+ *   svc_nltool ports BRIDGE               one port name per line
+ *   svc_nltool fdb-follow BRIDGE SECS     one line per FDB event (see below)
  *
  * FDB lines: "sync-begin", "sync-end", or
  * "add|del MAC port NAME vlan N local|static|learned[ self]".
- * Errors: one line "vnet_nltool: <message>" on stderr, exit status 1.
+ * Errors: one line "svc_nltool: <message>" on stderr, exit status 1.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -33,7 +33,7 @@ static struct nl_link *nl;
 static int check(int err)
 {
 	if (err < 0) {
-		fprintf(stderr, "vnet_nltool: %s\n", nl_link_errmsg(nl));
+		fprintf(stderr, "svc_nltool: %s\n", nl_link_errmsg(nl));
 		exit(1);
 	}
 	return err;
@@ -45,7 +45,7 @@ static unsigned number(const char *s)
 	unsigned long v = strtoul(s, &end, 10);
 
 	if (!*s || *end || v > 1000000) {
-		fprintf(stderr, "vnet_nltool: bad number '%s'\n", s);
+		fprintf(stderr, "svc_nltool: bad number '%s'\n", s);
 		exit(2);
 	}
 	return (unsigned)v;
@@ -200,7 +200,7 @@ static int run(int argc, char **argv)
 	if (IS("fdb-follow", 2))
 		return serve(number(argv[3]), check(nl_link_ifindex(nl, argv[2])));
 #undef IS
-	fprintf(stderr, "vnet_nltool: unknown command or wrong arguments (see the source)\n");
+	fprintf(stderr, "svc_nltool: unknown command or wrong arguments (see the source)\n");
 	return -EINVAL;
 }
 
@@ -209,17 +209,17 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: vnet_nltool COMMAND ARGS...\n");
+		fprintf(stderr, "usage: svc_nltool COMMAND ARGS...\n");
 		return 2;
 	}
 	nl = nl_link_new();
 	if (!nl) {
-		fprintf(stderr, "vnet_nltool: netlink: %s\n", strerror(errno));
+		fprintf(stderr, "svc_nltool: netlink: %s\n", strerror(errno));
 		return 1;
 	}
 	err = run(argc, argv);
 	if (err < 0 && err != -EINVAL)
-		fprintf(stderr, "vnet_nltool: %s: %s\n", argv[1], strerror(-err));
+		fprintf(stderr, "svc_nltool: %s: %s\n", argv[1], strerror(-err));
 	nl_link_free(nl);
 	return err < 0 ? 1 : 0;
 }
