@@ -72,7 +72,7 @@ inject() { # FROM-HOST DST HEX
 # took no frame in from the attack.
 expect_drop() {
 	local i got
-	for ((i = 0; i < 30; i++)); do
+	for ((i = 0; i < 60; i++)); do
 		got=$(topo_stat 2 "$3" "$2")
 		[ "$got" -gt "${base[$2]}" ] && break
 		sleep 0.1
