@@ -157,6 +157,23 @@ int hv_stream_save_device(struct hv_stream_out *out, uint32_t kind, const void *
 	return hv_stream_out_put(out, dev, size);
 }
 
+int hv_stream_save_devices(struct hv_stream_out *out, const struct hv_stream_dev *devs,
+			   unsigned ndevs)
+{
+	uint8_t state[HV_DEV_STATE_MAX];
+	int rc;
+
+	for (unsigned i = 0; i < ndevs; i++) {
+		const struct hv_dev_ops *ops = devs[i].ops;
+		if (ops->size > sizeof(state))
+			return -EINVAL;
+		if ((rc = ops->save(devs[i].ctx, state)) < 0 ||
+		    (rc = hv_stream_save_device(out, ops->kind, state, ops->size)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hv_clock.h"
+#include "hv_dev.h"
 #include "hv_domcfg.h"
 #include "hv_vm.h"
 
@@ -26,6 +28,7 @@ struct vmm {
 	struct hv_domcfg cfg;
 	struct hv_vm *vm;
 	struct tern_clock_page *clock; /* inside guest RAM */
+	struct hv_clock_dev clock_dev; /* the clock as a stream device */
 	int64_t tsc_offset;	       /* guest TSC - host TSC */
 	uint32_t tsc_khz;
 
@@ -73,6 +76,13 @@ void vmm_console_dropped(struct vmm *vmm, uint64_t *out, uint64_t *logged);
 /* Reads up to n pending bytes without blocking; 0 if none. */
 size_t vmm_console_in(struct vmm *vmm, void *p, size_t n);
 int vmm_console_init(struct vmm *vmm, const char *log_path);
+/* The console as a stream device (ctx: the vmm): its byte counters. */
+#define VMM_CONSOLE_DEV_KIND 2u
+struct vmm_console_state {
+	uint64_t bytes_out;
+	uint64_t bytes_in;
+};
+extern const struct hv_dev_ops vmm_console_dev_ops;
 void vmm_console_fini(struct vmm *vmm);
 
 /* vmm_crash.c: reports a crash of `vcpu` with `reason`; returns 1. */
@@ -98,6 +108,11 @@ int vmm_boot_restored(struct vmm *vmm, char *err, size_t errlen);
 /* Rebases the clock page on this VM's TSC: guest monotonic time continues
  * from mono_ns, wall time is now, `resumes` is incremented. */
 void vmm_boot_resume_clock(struct vmm *vmm, uint64_t mono_ns);
+
+/* vmm_dev.c: the devices whose state travels in the stream, in save order,
+ * with their instances in this vmm. Returns the count (<= VMM_DEV_MAX). */
+#define VMM_DEV_MAX 8
+unsigned vmm_dev_table(struct vmm *vmm, struct hv_stream_dev devs[VMM_DEV_MAX]);
 
 /* vmm_seccomp.c: the system-call allowlist, on all threads. 0 or -errno. */
 int vmm_seccomp_apply(void);

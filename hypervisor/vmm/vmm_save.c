@@ -24,8 +24,7 @@ static int vmm_save_stream(struct vmm *vmm, struct hv_stream_out *out, char *err
 {
 	struct hv_vcpu_state *st = malloc(sizeof(*st));
 	char *cfg = malloc(HV_STREAM_CFG_MAX + 1);
-	struct hv_dev_clock clk;
-	struct hv_dev_console con = {vmm->bytes_out, vmm->bytes_in};
+	struct hv_stream_dev devs[VMM_DEV_MAX];
 	uint64_t pages = 0, tsc0 = 0;
 	int rc = -ENOMEM;
 
@@ -48,12 +47,9 @@ static int vmm_save_stream(struct vmm *vmm, struct hv_stream_out *out, char *err
 		if ((rc = hv_stream_save_vcpu(out, i, st)) < 0)
 			goto io;
 	}
-	clk.mono_ns = hv_clock_mono(vmm->clock, tsc0);
-	clk.wall_ns = hv_clock_wall_ns();
-	clk.tsc_khz = vmm->tsc_khz;
-	clk.resumes = vmm->clock->resumes;
-	if ((rc = hv_stream_save_device(out, HV_DEV_CLOCK, &clk, sizeof(clk))) < 0 ||
-	    (rc = hv_stream_save_device(out, HV_DEV_CONSOLE, &con, sizeof(con))) < 0 ||
+	vmm->clock_dev =
+	    (struct hv_clock_dev){.page = vmm->clock, .tsc_khz = vmm->tsc_khz, .tsc_stop = tsc0};
+	if ((rc = hv_stream_save_devices(out, devs, vmm_dev_table(vmm, devs))) < 0 ||
 	    (rc = hv_stream_save_end(out, &vmm->vm->mem, pages)) < 0)
 		goto io;
 	goto out;
