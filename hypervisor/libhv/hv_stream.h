@@ -172,6 +172,15 @@ int hv_stream_save_pages(struct hv_stream_out *out, const struct hv_mem *mem, co
  * fresh destination is zero-filled). Counts entries into *sent. */
 int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
 			     uint64_t *sent);
+/* One bounded step of hv_stream_save_all_pages: pfns [*next_pfn,
+ * *next_pfn + budget) in order, zero pages skipped if skip_zero, each page
+ * scanned also fed to mem_sha (if not NULL) so that a pass over all of RAM
+ * yields the END record's memory digest without a second pass. Advances
+ * *next_pfn, adds entries to *sent. Returns 1 when RAM is done, 0 when
+ * pages remain, or -errno. */
+int hv_stream_save_pages_step(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
+			      EVP_MD_CTX *mem_sha, uint64_t *next_pfn, uint64_t budget,
+			      uint64_t *sent);
 /* The pages whose bits are set in bitmap[0..words) (a dirty-log round, see
  * hv_dirty_log.h), zero pages as HV_PAGE_ZERO. Counts entries into *sent. */
 int hv_stream_save_dirty(struct hv_stream_out *out, const struct hv_mem *mem,
@@ -185,6 +194,8 @@ int hv_stream_save_devices(struct hv_stream_out *out, const struct hv_stream_dev
 			   unsigned ndevs);
 /* END with the digests; flushes. */
 int hv_stream_save_end(struct hv_stream_out *out, const struct hv_mem *mem, uint64_t pages);
+/* END with a memory digest computed already (hv_stream_save_pages_step). */
+int hv_stream_save_end_md(struct hv_stream_out *out, const uint8_t mem_sha256[32], uint64_t pages);
 /* SHA-256 of all of RAM. */
 int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
 
