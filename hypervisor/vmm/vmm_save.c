@@ -114,11 +114,26 @@ static void vmm_save_free(struct vmm_save_job *s, int unlink_tmp)
 {
 	if (s->fd >= 0)
 		close(s->fd);
+	s->fd = -1;
 	if (unlink_tmp)
 		unlink(s->tmp);
 	hv_stream_out_fini(&s->out);
 	EVP_MD_CTX_free(s->mem_sha);
 	free(s);
+}
+
+/* The end of the job: the file is gone (failure) or in place before the
+ * main thread hears of it, so a reply to the client or to a CANCEL comes
+ * after the fact. Returns 1 (finished). */
+static int vmm_save_end(struct vmm_save_job *s, int rc)
+{
+	struct vmm *vmm = s->vmm;
+	char err[VMM_OP_ERR_MAX];
+
+	memcpy(err, s->err, sizeof(err));
+	vmm_save_free(s, rc < 0);
+	vmm_op_finish(vmm, rc, err);
+	return 1;
 }
 
 /* One step of the state machine: PAGES (bounded) -> STATE -> SYNC. */
@@ -139,7 +154,7 @@ static int vmm_save_step(struct vmm_io_job *job)
 		else if (rc == 1)
 			s->phase = VMM_CTL_PHASE_STATE;
 		vmm_save_writeback(s);
-		return rc < 0 ? (vmm_op_finish(vmm, rc, s->err), vmm_save_free(s, 1), 1) : 0;
+		return rc < 0 ? vmm_save_end(s, rc) : 0;
 	} else if (s->phase == VMM_CTL_PHASE_STATE) {
 		if ((rc = vmm_save_state(s)) == 0)
 			s->phase = VMM_CTL_PHASE_SYNC;
@@ -148,17 +163,15 @@ static int vmm_save_step(struct vmm_io_job *job)
 	} else {
 		rc = vmm_save_commit(s);
 	}
-	vmm_op_finish(vmm, rc, s->err);
-	vmm_save_free(s, rc < 0);
-	return 1;
+	return vmm_save_end(s, rc);
 }
 
 static void vmm_save_abort(struct vmm_io_job *job)
 {
 	struct vmm_save_job *s = (struct vmm_save_job *)job;
 
-	vmm_op_finish(s->vmm, -ECANCELED, "the vmm is stopping");
-	vmm_save_free(s, 1);
+	snprintf(s->err, sizeof(s->err), "the vmm is stopping");
+	vmm_save_end(s, -ECANCELED);
 }
 
 /* Creates "<path>.<16 hex>.part" (mode 0600) and returns its fd, with its
