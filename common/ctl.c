@@ -148,6 +148,131 @@ int ctl_recv(int fd, struct ctl_hdr *hdr, void *buf, size_t cap)
 	return rc < 0 ? rc : (int)hdr->len;
 }
 
+int ctl_send_fds(int fd, uint16_t type, uint16_t flags, const void *payload, uint32_t len,
+		 const int *fds, unsigned nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(CTL_FDS_MAX * sizeof(int))];
+	} cbuf;
+	struct ctl_hdr hdr = {type, flags, len};
+	struct iovec iov[2] = {{&hdr, sizeof(hdr)}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+	struct cmsghdr *cm;
+	ssize_t w;
+
+	if (len > CTL_MSG_MAX)
+		return -EMSGSIZE;
+	if (nfds == 0 || nfds > CTL_FDS_MAX)
+		return -EINVAL;
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	do
+		w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	/* The fds went with the first byte; the rest goes plain. */
+	if ((size_t)w < sizeof(hdr)) {
+		int rc = ctl_write_all(fd, (uint8_t *)&hdr + w, sizeof(hdr) - (size_t)w);
+		return rc < 0 || len == 0 ? rc : ctl_write_all(fd, payload, len);
+	}
+	w -= (ssize_t)sizeof(hdr);
+	return (size_t)w < len ? ctl_write_all(fd, (const uint8_t *)payload + w, len - (size_t)w)
+			       : 0;
+}
+
+void ctl_fds_close(struct ctl_fds *out)
+{
+	for (unsigned i = 0; i < out->n; i++)
+		close(out->fd[i]);
+	out->n = 0;
+}
+
+/* Takes the fds of every SCM_RIGHTS message in msg into out; anything
+ * else (another type, a bad length, truncation, more than fits) closes what
+ * it can and sets *bad. */
+static void ctl_take_fds(struct msghdr *msg, struct ctl_fds *out, int *bad)
+{
+	if (msg->msg_flags & MSG_CTRUNC)
+		*bad = 1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t bytes = cm->cmsg_len >= CMSG_LEN(0) ? cm->cmsg_len - CMSG_LEN(0) : 0;
+		const uint8_t *data = CMSG_DATA(cm);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0) || bytes % sizeof(int) != 0) {
+			*bad = 1;
+			continue;
+		}
+		for (size_t i = 0; i < bytes / sizeof(int); i++) {
+			int f;
+			memcpy(&f, data + i * sizeof(int), sizeof(f));
+			if (out->n < CTL_FDS_MAX) {
+				out->fd[out->n++] = f;
+			} else {
+				close(f);
+				*bad = 1;
+			}
+		}
+	}
+}
+
+/* Reads exactly n bytes, collecting fds on the way. */
+static int ctl_read_fds(int fd, void *p, size_t n, struct ctl_fds *out, int *bad)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(CTL_FDS_MAX * sizeof(int))];
+	} cbuf;
+	uint8_t *b = p;
+
+	while (n > 0) {
+		struct iovec iov = {b, n};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf.buf,
+				     .msg_controllen = sizeof(cbuf.buf)};
+		ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		ctl_take_fds(&msg, out, bad);
+		if (r == 0)
+			return -ECONNRESET;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int ctl_recv_fds(int fd, struct ctl_hdr *hdr, void *buf, size_t cap, struct ctl_fds *out,
+		 unsigned min, unsigned max)
+{
+	int bad = 0, rc;
+
+	out->n = 0;
+	rc = ctl_read_fds(fd, hdr, sizeof(*hdr), out, &bad);
+	if (rc == 0 && (hdr->len > cap || hdr->len > CTL_MSG_MAX))
+		rc = -EMSGSIZE;
+	if (rc == 0)
+		rc = ctl_read_fds(fd, buf, hdr->len, out, &bad);
+	if (rc == 0 && (bad || out->n < min || out->n > max))
+		rc = -EBADMSG;
+	if (rc < 0) {
+		ctl_fds_close(out);
+		return rc;
+	}
+	return (int)hdr->len;
+}
+
 void ctl_parse_error(const void *payload, size_t len, int *err, char *msg, size_t msgcap)
 {
 	char text[1024];

@@ -51,6 +51,37 @@ int ctl_send_error(int fd, uint16_t type, int err, const char *fmt, ...)
  * length, -EMSGSIZE if the peer announced more than cap, -ECONNRESET on EOF,
  * or another -errno. */
 int ctl_recv(int fd, struct ctl_hdr *hdr, void *buf, size_t cap);
+/*
+ * Passing file descriptors (SCM_RIGHTS) with a message: a vmm gets its
+ * control socket and TAP this way, a migration its connection. The fds
+ * ride on the message's first bytes. A receiver takes at most CTL_FDS_MAX
+ * per message, each close-on-exec (MSG_CMSG_CLOEXEC). The plain receivers
+ * (ctl_recv, ctl_conn_read) pass no control buffer, so the kernel drops
+ * any fd a peer attaches there: nothing leaks into a daemon.
+ */
+#define CTL_FDS_MAX 8u
+
+struct ctl_fds {
+	int fd[CTL_FDS_MAX];
+	unsigned n;
+};
+
+/* ctl_send with fds[0..nfds) attached (1..CTL_FDS_MAX, else -EINVAL). The
+ * fds stay open here; the peer gets its own copies. 0 or -errno. */
+int ctl_send_fds(int fd, uint16_t type, uint16_t flags, const void *payload, uint32_t len,
+		 const int *fds, unsigned nfds);
+/* ctl_recv that also takes the message's fds into out (close-on-exec). The
+ * whole message is read even when its fds are wrong, so the stream stays
+ * in step; then fewer than `min` or more than `max` fds, a truncated
+ * control message (more than CTL_FDS_MAX sent), a control message of
+ * another kind or a malformed length give -EBADMSG with every received fd
+ * closed. On any error out->n is 0 and no fd is left open. Returns the
+ * payload length, like ctl_recv. */
+int ctl_recv_fds(int fd, struct ctl_hdr *hdr, void *buf, size_t cap, struct ctl_fds *out,
+		 unsigned min, unsigned max);
+/* Closes out's fds; safe twice. */
+void ctl_fds_close(struct ctl_fds *out);
+
 /* Parses an error reply payload into err (negative errno) and a message. */
 void ctl_parse_error(const void *payload, size_t len, int *err, char *msg, size_t msgcap);
 

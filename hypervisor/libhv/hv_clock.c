@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -134,3 +135,41 @@ void hv_clock_resume(struct tern_clock_page *cp, uint64_t mono_ns, uint64_t tsc_
 {
 	hv_clock_write(cp, tsc_khz, tsc_now, mono_ns, wall_ns, cp->resumes + 1);
 }
+
+static int hv_clock_dev_save(void *ctx, void *buf)
+{
+	const struct hv_clock_dev *d = ctx;
+	struct hv_clock_state s = {
+	    .mono_ns = hv_clock_mono(d->page, d->tsc_stop),
+	    .wall_ns = hv_clock_wall_ns(),
+	    .tsc_khz = d->tsc_khz,
+	    .resumes = d->page->resumes,
+	};
+
+	memcpy(buf, &s, sizeof(s));
+	return 0;
+}
+
+static int hv_clock_dev_load(void *ctx, const void *buf, char *why, size_t whylen)
+{
+	struct hv_clock_dev *d = ctx;
+	struct hv_clock_state s;
+
+	memcpy(&s, buf, sizeof(s));
+	if (s.tsc_khz == 0) {
+		snprintf(why, whylen, "TSC frequency 0");
+		return -EBADMSG;
+	}
+	d->loaded = s;
+	d->have = 1;
+	return 0;
+}
+
+const struct hv_dev_ops hv_clock_dev_ops = {
+    .kind = HV_CLOCK_DEV_KIND,
+    .name = "clock",
+    .size = sizeof(struct hv_clock_state),
+    .required = 1,
+    .save = hv_clock_dev_save,
+    .load = hv_clock_dev_load,
+};

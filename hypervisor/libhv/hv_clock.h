@@ -17,6 +17,8 @@
 
 #include <tern/abi.h>
 
+#include "hv_dev.h"
+
 struct hv_vcpu;
 
 /* Current guest TSC. Tries KVM_GET_MSRS(IA32_TSC), then the
@@ -40,5 +42,32 @@ uint64_t hv_clock_mono(const struct tern_clock_page *cp, uint64_t tsc);
  * The guest must be stopped. */
 void hv_clock_resume(struct tern_clock_page *cp, uint64_t mono_ns, uint64_t tsc_now,
 		     uint32_t tsc_khz, int64_t wall_ns);
+
+/*
+ * The clock as a device of the stream (hv_dev.h), kind HV_CLOCK_DEV_KIND,
+ * required: guest time when the source stopped.
+ */
+#define HV_CLOCK_DEV_KIND 1u
+
+struct hv_clock_state {
+	uint64_t mono_ns; /* guest monotonic time at stop */
+	int64_t wall_ns;  /* host wall time at stop */
+	uint32_t tsc_khz; /* source guest TSC frequency, not 0 */
+	uint32_t resumes; /* clock page resume count at stop */
+};
+
+/* The ctx of hv_clock_dev_ops. Save reads page, tsc_khz and tsc_stop (the
+ * guest TSC when the vCPUs stopped, set by the saver); load stages the
+ * record in `loaded` and sets `have`; the caller applies it with
+ * hv_clock_resume once the stream verified. */
+struct hv_clock_dev {
+	const struct tern_clock_page *page;
+	uint32_t tsc_khz;
+	uint64_t tsc_stop;
+	struct hv_clock_state loaded;
+	int have;
+};
+
+extern const struct hv_dev_ops hv_clock_dev_ops;
 
 #endif

@@ -8,7 +8,7 @@
  *   PAGES   batches of up to HV_STREAM_BATCH_MAX pages: a pfn list with a
  *           type per page (normal, zero); only normal pages carry data
  *   VCPU    one per vCPU: index + struct hv_vcpu_state
- *   DEVICE  console and clock state
+ *   DEVICE  one per device: kind, size, the state its hv_dev_ops wrote
  *   END     SHA-256 of all guest memory and SHA-256 of every stream byte
  *           before the END record
  *
@@ -26,6 +26,7 @@
 
 #include <openssl/evp.h>
 
+#include "hv_dev.h"
 #include "hv_vcpu_state.h"
 
 #define HV_STREAM_MAGIC "TERNSTRM"
@@ -47,8 +48,6 @@ enum hv_page_type { HV_PAGE_NORMAL = 0, HV_PAGE_ZERO = 1 };
 #define HV_PAGE_ENTRY(pfn, type) ((uint64_t)(pfn) | ((uint64_t)(type) << 60))
 #define HV_PAGE_ENTRY_PFN(e) ((e) & ((1ull << 52) - 1))
 #define HV_PAGE_ENTRY_TYPE(e) ((unsigned)((e) >> 60))
-
-enum hv_dev_kind { HV_DEV_CLOCK = 1, HV_DEV_CONSOLE = 2 };
 
 struct hv_rec_hdr {
 	uint32_t type;
@@ -74,23 +73,10 @@ struct hv_rec_vcpu {
 	uint32_t size; /* sizeof(struct hv_vcpu_state) */
 };
 
+/* A device's state record (hv_dev.h); the state follows. */
 struct hv_rec_device {
-	uint32_t kind;
-	uint32_t size;
-};
-
-/* HV_DEV_CLOCK: guest time when the source stopped. */
-struct hv_dev_clock {
-	uint64_t mono_ns; /* guest monotonic time at stop */
-	int64_t wall_ns;  /* host wall time at stop */
-	uint32_t tsc_khz; /* source guest TSC frequency */
-	uint32_t resumes; /* clock page resume count at stop */
-};
-
-/* HV_DEV_CONSOLE: byte counters (the console keeps no other state). */
-struct hv_dev_console {
-	uint64_t bytes_out;
-	uint64_t bytes_in;
+	uint32_t kind; /* hv_dev_ops.kind */
+	uint32_t size; /* bytes of state, = len - 8 */
 };
 
 struct hv_rec_end {
@@ -165,8 +151,12 @@ int hv_stream_dec_pages(const void *p, size_t len, uint64_t off, uint64_t npages
 			struct hv_stream_pages_view *v, char *err, size_t errlen);
 int hv_stream_dec_vcpu(const void *p, size_t len, uint64_t off, uint32_t nvcpus, uint32_t *index,
 		       struct hv_vcpu_state *st, char *err, size_t errlen);
-int hv_stream_dec_device(const void *p, size_t len, uint64_t off, uint32_t *kind, void *dev,
-			 size_t devcap, char *err, size_t errlen);
+/* Finds the device of the record's kind in devs[0..ndevs) and checks the
+ * size against its ops; sets *index and *state (size bytes inside p). The
+ * device's own checks are its ops->load. */
+int hv_stream_dec_device(const void *p, size_t len, uint64_t off, const struct hv_stream_dev *devs,
+			 unsigned ndevs, unsigned *index, const void **state, char *err,
+			 size_t errlen);
 int hv_stream_dec_end(const void *p, size_t len, uint64_t off, struct hv_rec_end *e, char *err,
 		      size_t errlen);
 
@@ -182,14 +172,30 @@ int hv_stream_save_pages(struct hv_stream_out *out, const struct hv_mem *mem, co
  * fresh destination is zero-filled). Counts entries into *sent. */
 int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
 			     uint64_t *sent);
+/* One bounded step of hv_stream_save_all_pages: pfns [*next_pfn,
+ * *next_pfn + budget) in order, zero pages skipped if skip_zero, each page
+ * scanned also fed to mem_sha (if not NULL) so that a pass over all of RAM
+ * yields the END record's memory digest without a second pass. Advances
+ * *next_pfn, adds entries to *sent. Returns 1 when RAM is done, 0 when
+ * pages remain, or -errno. */
+int hv_stream_save_pages_step(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
+			      EVP_MD_CTX *mem_sha, uint64_t *next_pfn, uint64_t budget,
+			      uint64_t *sent);
 /* The pages whose bits are set in bitmap[0..words) (a dirty-log round, see
  * hv_dirty_log.h), zero pages as HV_PAGE_ZERO. Counts entries into *sent. */
 int hv_stream_save_dirty(struct hv_stream_out *out, const struct hv_mem *mem,
 			 const uint64_t *bitmap, size_t words, uint64_t *sent);
 int hv_stream_save_vcpu(struct hv_stream_out *out, uint32_t index, const struct hv_vcpu_state *st);
+/* One DEVICE record with the given kind and state bytes. */
 int hv_stream_save_device(struct hv_stream_out *out, uint32_t kind, const void *dev, uint32_t size);
+/* One DEVICE record per entry of devs[0..ndevs), in that order, each with
+ * the state its ops->save wrote. */
+int hv_stream_save_devices(struct hv_stream_out *out, const struct hv_stream_dev *devs,
+			   unsigned ndevs);
 /* END with the digests; flushes. */
 int hv_stream_save_end(struct hv_stream_out *out, const struct hv_mem *mem, uint64_t pages);
+/* END with a memory digest computed already (hv_stream_save_pages_step). */
+int hv_stream_save_end_md(struct hv_stream_out *out, const uint8_t mem_sha256[32], uint64_t pages);
 /* SHA-256 of all of RAM. */
 int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
 
@@ -199,19 +205,20 @@ struct hv_stream_state {
 	char cfg[HV_STREAM_CFG_MAX + 1];
 	uint32_t nvcpus_seen;
 	struct hv_vcpu_state vcpu[8];
-	int have_clock, have_console;
-	struct hv_dev_clock clock;
-	struct hv_dev_console console;
+	uint32_t devs_seen; /* bit i: devs[i] of hv_stream_load_body loaded */
 	uint64_t pages;
 };
 
 /* Reads and checks the HEADER record (the first record of any stream). */
 int hv_stream_load_header(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
 			  size_t errlen);
-/* Reads every following record up to END into `mem` and `st`, then checks
- * the stream and memory digests. Nothing is applied to vCPUs: on error the
- * caller throws the VM away. Returns 0 or -EBADMSG/-errno with err set. */
+/* Reads every following record up to END into `mem` and `st`, DEVICE
+ * records through the ops of devs[0..ndevs) (at most HV_DEV_MAX; any order;
+ * a kind not listed is refused), then checks the stream and memory digests
+ * and that every required device came. Nothing is applied to vCPUs:
+ * devices only stage their state, and on error the caller throws the VM
+ * away. Returns 0 or -EBADMSG/-errno with err set. */
 int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
-			char *err, size_t errlen);
+			const struct hv_stream_dev *devs, unsigned ndevs, char *err, size_t errlen);
 
 #endif

@@ -131,29 +131,26 @@ int hv_stream_dec_vcpu(const void *p, size_t len, uint64_t off, uint32_t nvcpus,
 	return 0;
 }
 
-int hv_stream_dec_device(const void *p, size_t len, uint64_t off, uint32_t *kind, void *dev,
-			 size_t devcap, char *err, size_t errlen)
+int hv_stream_dec_device(const void *p, size_t len, uint64_t off, const struct hv_stream_dev *devs,
+			 unsigned ndevs, unsigned *index, const void **state, char *err,
+			 size_t errlen)
 {
 	struct hv_rec_device rd;
-	size_t want;
+	unsigned i;
 
 	if (len < sizeof(rd))
 		return hv_dec_fail(err, errlen, HV_REC_DEVICE, off, "too short (%zu bytes)", len);
 	memcpy(&rd, p, sizeof(rd));
-	if (rd.kind == HV_DEV_CLOCK)
-		want = sizeof(struct hv_dev_clock);
-	else if (rd.kind == HV_DEV_CONSOLE)
-		want = sizeof(struct hv_dev_console);
-	else
+	for (i = 0; i < ndevs && devs[i].ops->kind != rd.kind; i++)
+		;
+	if (i == ndevs)
 		return hv_dec_fail(err, errlen, HV_REC_DEVICE, off, "unknown device kind %u",
 				   rd.kind);
-	if (rd.size != want || len != sizeof(rd) + want || want > devcap)
+	if (rd.size != devs[i].ops->size || len != sizeof(rd) + rd.size)
 		return hv_dec_fail(err, errlen, HV_REC_DEVICE, off, "device %u: bad size %u",
 				   rd.kind, rd.size);
-	memcpy(dev, (const uint8_t *)p + sizeof(rd), want);
-	if (rd.kind == HV_DEV_CLOCK && ((const struct hv_dev_clock *)dev)->tsc_khz == 0)
-		return hv_dec_fail(err, errlen, HV_REC_DEVICE, off, "clock: TSC frequency 0");
-	*kind = rd.kind;
+	*index = i;
+	*state = (const uint8_t *)p + sizeof(rd);
 	return 0;
 }
 

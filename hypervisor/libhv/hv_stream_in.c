@@ -74,7 +74,7 @@ static int hv_stream_in_len_ok(uint32_t type, uint32_t len)
 		return len == sizeof(struct hv_rec_vcpu) + sizeof(struct hv_vcpu_state);
 	case HV_REC_DEVICE:
 		return len >= sizeof(struct hv_rec_device) &&
-		       len <= sizeof(struct hv_rec_device) + 256;
+		       len <= sizeof(struct hv_rec_device) + HV_DEV_STATE_MAX;
 	case HV_REC_END:
 		return len == sizeof(struct hv_rec_end);
 	}

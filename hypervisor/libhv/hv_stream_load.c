@@ -63,24 +63,38 @@ static int hv_load_pages(struct hv_stream_in *in, struct hv_mem *mem, struct hv_
 	return 0;
 }
 
-static int hv_load_device(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
+/* DEVICE: dispatched by kind to the device's ops, which check and stage
+ * the state; any order, the last record of a kind wins. */
+static int hv_load_device(struct hv_stream_in *in, struct hv_stream_state *st,
+			  const struct hv_stream_dev *devs, unsigned ndevs, char *err,
 			  size_t errlen)
 {
-	uint8_t dev[64];
-	uint32_t kind;
-	int rc = hv_stream_dec_device(in->buf, in->len, in->rec_offset, &kind, dev, sizeof(dev),
+	char why[HV_STREAM_ERR_MAX] = "";
+	const void *state;
+	unsigned i;
+	int rc = hv_stream_dec_device(in->buf, in->len, in->rec_offset, devs, ndevs, &i, &state,
 				      err, errlen);
 
 	if (rc < 0)
 		return rc;
-	if (kind == HV_DEV_CLOCK) {
-		memcpy(&st->clock, dev, sizeof(st->clock));
-		st->have_clock = 1;
-	} else {
-		memcpy(&st->console, dev, sizeof(st->console));
-		st->have_console = 1;
+	if ((rc = devs[i].ops->load(devs[i].ctx, state, why, sizeof(why))) < 0) {
+		snprintf(err, errlen, "record DEVICE at offset %llu: %s: %s",
+			 (unsigned long long)in->rec_offset, devs[i].ops->name,
+			 why[0] ? why : strerror(-rc));
+		return rc == -EBADMSG ? rc : -EBADMSG;
 	}
+	st->devs_seen |= 1u << i;
 	return 0;
+}
+
+/* The first required device of devs that did not come, or NULL. */
+static const char *hv_load_missing(const struct hv_stream_state *st,
+				   const struct hv_stream_dev *devs, unsigned ndevs)
+{
+	for (unsigned i = 0; i < ndevs; i++)
+		if (devs[i].ops->required && !(st->devs_seen & (1u << i)))
+			return devs[i].ops->name;
+	return NULL;
 }
 
 static int hv_load_vcpu(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
@@ -105,7 +119,7 @@ static int hv_load_vcpu(struct hv_stream_in *in, struct hv_stream_state *st, cha
 
 /* END: everything must have arrived, and both digests must match. */
 static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
-		       char *err, size_t errlen)
+		       const char *missing, char *err, size_t errlen)
 {
 	struct hv_rec_end e;
 	uint8_t md[32];
@@ -126,9 +140,9 @@ static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_st
 			 off, want, got);
 		return -EBADMSG;
 	}
-	if (st->nvcpus_seen != (1u << st->hdr.nvcpus) - 1 || !st->have_clock) {
+	if (st->nvcpus_seen != (1u << st->hdr.nvcpus) - 1 || missing) {
 		snprintf(err, errlen, "record END at offset %llu: stream lacks %s state", off,
-			 st->have_clock ? "vCPU" : "clock");
+			 missing ? missing : "vCPU");
 		return -EBADMSG;
 	}
 	if (e.pages != st->pages) {
@@ -152,9 +166,14 @@ static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_st
 }
 
 int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
-			char *err, size_t errlen)
+			const struct hv_stream_dev *devs, unsigned ndevs, char *err, size_t errlen)
 {
 	int rc;
+
+	if (ndevs > HV_DEV_MAX) {
+		snprintf(err, errlen, "%u devices, at most %u", ndevs, HV_DEV_MAX);
+		return -EINVAL;
+	}
 
 	if (mem->size != st->hdr.mem_size) {
 		snprintf(err, errlen, "memory size %llu does not match the stream's %llu",
@@ -172,10 +191,11 @@ int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_s
 			rc = hv_load_vcpu(in, st, err, errlen);
 			break;
 		case HV_REC_DEVICE:
-			rc = hv_load_device(in, st, err, errlen);
+			rc = hv_load_device(in, st, devs, ndevs, err, errlen);
 			break;
 		case HV_REC_END:
-			return hv_load_end(in, mem, st, err, errlen);
+			return hv_load_end(in, mem, st, hv_load_missing(st, devs, ndevs), err,
+					   errlen);
 		default:
 			snprintf(err, errlen, "record %s at offset %llu: unexpected here",
 				 hv_stream_dec_type_name(in->type),

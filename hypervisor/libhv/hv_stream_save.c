@@ -76,20 +76,25 @@ int hv_stream_save_pages(struct hv_stream_out *out, const struct hv_mem *mem, co
 	return 0;
 }
 
-int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
-			     uint64_t *sent)
+int hv_stream_save_pages_step(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
+			      EVP_MD_CTX *mem_sha, uint64_t *next_pfn, uint64_t budget,
+			      uint64_t *sent)
 {
 	uint64_t pfns[HV_STREAM_BATCH_MAX];
-	uint64_t npages = hv_mem_npages(mem);
+	uint64_t npages = hv_mem_npages(mem), end = *next_pfn + budget;
 	uint32_t n = 0;
 	int rc;
 
-	*sent = 0;
-	for (uint64_t pfn = 0; pfn < npages; pfn++) {
-		if (skip_zero && hv_save_is_zero(mem->base + (pfn << HV_PAGE_SHIFT)))
+	if (end > npages || end < *next_pfn)
+		end = npages;
+	for (uint64_t pfn = *next_pfn; pfn < end; pfn++) {
+		const uint8_t *pg = mem->base + (pfn << HV_PAGE_SHIFT);
+		if (mem_sha && !EVP_DigestUpdate(mem_sha, pg, HV_PAGE_SIZE))
+			return -EIO;
+		if (skip_zero && hv_save_is_zero(pg))
 			continue;
 		pfns[n++] = pfn;
-		if (n == HV_STREAM_BATCH_MAX || pfn + 1 == npages) {
+		if (n == HV_STREAM_BATCH_MAX) {
 			if ((rc = hv_stream_save_pages(out, mem, pfns, n)) < 0)
 				return rc;
 			*sent += n;
@@ -101,7 +106,19 @@ int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem
 			return rc;
 		*sent += n;
 	}
-	return 0;
+	*next_pfn = end;
+	return end == npages;
+}
+
+int hv_stream_save_all_pages(struct hv_stream_out *out, const struct hv_mem *mem, int skip_zero,
+			     uint64_t *sent)
+{
+	uint64_t next = 0;
+	int rc;
+
+	*sent = 0;
+	rc = hv_stream_save_pages_step(out, mem, skip_zero, NULL, &next, UINT64_MAX, sent);
+	return rc < 0 ? rc : 0;
 }
 
 int hv_stream_save_dirty(struct hv_stream_out *out, const struct hv_mem *mem,
@@ -157,6 +174,23 @@ int hv_stream_save_device(struct hv_stream_out *out, uint32_t kind, const void *
 	return hv_stream_out_put(out, dev, size);
 }
 
+int hv_stream_save_devices(struct hv_stream_out *out, const struct hv_stream_dev *devs,
+			   unsigned ndevs)
+{
+	uint8_t state[HV_DEV_STATE_MAX];
+	int rc;
+
+	for (unsigned i = 0; i < ndevs; i++) {
+		const struct hv_dev_ops *ops = devs[i].ops;
+		if (ops->size > sizeof(state))
+			return -EINVAL;
+		if ((rc = ops->save(devs[i].ctx, state)) < 0 ||
+		    (rc = hv_stream_save_device(out, ops->kind, state, ops->size)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -169,13 +203,21 @@ int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32])
 
 int hv_stream_save_end(struct hv_stream_out *out, const struct hv_mem *mem, uint64_t pages)
 {
+	uint8_t md[32];
+	int rc = hv_stream_save_mem_digest(mem, md);
+
+	return rc < 0 ? rc : hv_stream_save_end_md(out, md, pages);
+}
+
+int hv_stream_save_end_md(struct hv_stream_out *out, const uint8_t mem_sha256[32], uint64_t pages)
+{
 	struct hv_rec_end e;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
 	e.pages = pages;
-	if ((rc = hv_stream_save_mem_digest(mem, e.mem_sha256)) < 0 ||
-	    (rc = hv_stream_out_digest(out, e.stream_sha256)) < 0 ||
+	memcpy(e.mem_sha256, mem_sha256, 32);
+	if ((rc = hv_stream_out_digest(out, e.stream_sha256)) < 0 ||
 	    (rc = hv_save_rec(out, HV_REC_END, sizeof(e))) < 0 ||
 	    (rc = hv_stream_out_put(out, &e, sizeof(e))) < 0)
 		return rc;

@@ -240,6 +240,42 @@ size_t vmm_console_in(struct vmm *vmm, void *p, size_t n)
 	return (size_t)r;
 }
 
+/* The console as a stream device: its byte counters travel with the
+ * domain (status keeps counting across a save or move). */
+static int vmm_console_dev_save(void *ctx, void *buf)
+{
+	struct vmm *vmm = ctx;
+	struct vmm_console_state s = {
+	    __atomic_load_n(&vmm->bytes_out, __ATOMIC_RELAXED),
+	    __atomic_load_n(&vmm->bytes_in, __ATOMIC_RELAXED),
+	};
+
+	memcpy(buf, &s, sizeof(s));
+	return 0;
+}
+
+static int vmm_console_dev_load(void *ctx, const void *buf, char *why, size_t whylen)
+{
+	struct vmm *vmm = ctx;
+	struct vmm_console_state s;
+
+	(void)why;
+	(void)whylen;
+	memcpy(&s, buf, sizeof(s));
+	vmm->bytes_out = s.bytes_out; /* no vCPU runs yet: nothing else counts */
+	vmm->bytes_in = s.bytes_in;
+	return 0;
+}
+
+const struct hv_dev_ops vmm_console_dev_ops = {
+    .kind = VMM_CONSOLE_DEV_KIND,
+    .name = "console",
+    .size = sizeof(struct vmm_console_state),
+    .required = 0,
+    .save = vmm_console_dev_save,
+    .load = vmm_console_dev_load,
+};
+
 static int vmm_stdin_usable(void)
 {
 	struct stat st;

@@ -10,6 +10,15 @@
  * client that sends no request and takes no reply for VMM_CTL_IDLE_MS is
  * closed; when all VMM_CTL_CLIENTS slots are taken, a new connection
  * evicts the client idle the longest, so vmmctl always gets in.
+ *
+ * A save runs on the I/O thread (vmm_save.c). The client that asked waits
+ * for it: its requests are not read meanwhile, it is neither idle-closed
+ * nor evicted, and each time its queue is empty and the save made progress
+ * it gets a progress record (CTL_F_MORE), so a slow reader sees fewer of
+ * them and never more than one queued. The final reply, and the lifecycle
+ * decision (destroy after a save without -p, unpause after a failed or
+ * cancelled one), come when vmm_op_take reports the end. A CANCEL is
+ * answered then too, so that after its reply the temporary file is gone.
  */
 #include <errno.h>
 #include <poll.h>
@@ -33,6 +42,7 @@ struct vmm_ctl_client {
 	struct ctl_out out;
 	uint64_t active_ms; /* accepted, last whole request, or reply bytes taken */
 	int closing;	    /* refused: the error reply goes out, then we close */
+	uint16_t waiting;   /* a request whose reply comes when the operation ends */
 };
 
 struct vmm_ctl {
@@ -41,6 +51,14 @@ struct vmm_ctl {
 	int listen_fd;
 	struct vmm_ctl_client cl[VMM_CTL_CLIENTS];
 	uint64_t dropped; /* clients closed for idling or evicted */
+	/* the running save, as asked for */
+	int op_client; /* index of the client that asked, -1 if it left */
+	uint32_t op_flags;
+	int op_was_paused;
+	int op_running;
+	uint64_t op_seq_sent; /* last progress sent */
+	char op_path[CTL_VMM_PATH_MAX];
+	struct vmm_status status;
 	char reply[CTL_MSG_MAX];
 };
 
@@ -61,6 +79,7 @@ struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path)
 		return NULL;
 	ctl->vmm = vmm;
 	ctl->listen_fd = -1;
+	ctl->op_client = -1;
 	ctl->path = strdup(path);
 	fd = ctl->path ? ctl_listen(path) : -ENOMEM;
 	if (fd < 0) {
@@ -78,6 +97,8 @@ static void vmm_ctl_drop(struct vmm_ctl *ctl, int i)
 
 	if (!cl->conn)
 		return;
+	if (ctl->op_client == i)
+		ctl->op_client = -1; /* the save goes on, unreported */
 	close(cl->conn->fd);
 	free(cl->conn);
 	ctl_out_fini(&cl->out);
@@ -112,7 +133,7 @@ static int vmm_ctl_flush(struct vmm_ctl_client *cl)
 
 static int vmm_ctl_reading(const struct vmm_ctl_client *cl)
 {
-	return !cl->closing && ctl_out_pending(&cl->out) == 0;
+	return !cl->closing && !cl->waiting && ctl_out_pending(&cl->out) == 0;
 }
 
 void vmm_ctl_free(struct vmm_ctl *ctl)
@@ -154,7 +175,7 @@ int vmm_ctl_timeout_ms(const struct vmm_ctl *ctl)
 	if (!ctl)
 		return -1;
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
-		if (ctl->cl[i].conn && ctl->cl[i].active_ms < first)
+		if (ctl->cl[i].conn && !ctl->cl[i].waiting && ctl->cl[i].active_ms < first)
 			first = ctl->cl[i].active_ms;
 	if (first == UINT64_MAX)
 		return -1;
@@ -168,19 +189,23 @@ static void vmm_ctl_sweep(struct vmm_ctl *ctl)
 	uint64_t now = vmm_ctl_now_ms();
 
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
-		if (ctl->cl[i].conn && now - ctl->cl[i].active_ms >= VMM_CTL_IDLE_MS)
+		if (ctl->cl[i].conn && !ctl->cl[i].waiting &&
+		    now - ctl->cl[i].active_ms >= VMM_CTL_IDLE_MS)
 			vmm_ctl_expel(ctl, i, "idle");
 }
 
-/* A free slot, or the one of the client idle the longest, evicted. */
+/* A free slot, or the one of the client idle the longest, evicted; a
+ * client waiting for an operation only if all are. */
 static int vmm_ctl_slot(struct vmm_ctl *ctl)
 {
 	int idlest = 0;
 
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
-		if (!ctl->cl[i].conn)
+		const struct vmm_ctl_client *c = &ctl->cl[i], *best = &ctl->cl[idlest];
+		if (!c->conn)
 			return i;
-		if (ctl->cl[i].active_ms < ctl->cl[idlest].active_ms)
+		if ((best->waiting && !c->waiting) ||
+		    (!best->waiting == !c->waiting && c->active_ms < best->active_ms))
 			idlest = i;
 	}
 	vmm_ctl_expel(ctl, idlest, "evicted by a new client (all slots taken)");
@@ -232,14 +257,17 @@ static int vmm_ctl_dec_save(const uint8_t *p, uint32_t len, uint32_t *flags, cha
 	return 0;
 }
 
-static int vmm_ctl_save(struct vmm_ctl *ctl, struct ctl_out *o, const uint8_t *p, uint32_t len)
+/* Starts a save on the I/O thread; the client waits for its end. */
+static int vmm_ctl_save(struct vmm_ctl *ctl, int ci, const uint8_t *p, uint32_t len)
 {
 	struct vmm *vmm = ctl->vmm;
-	char path[CTL_VMM_PATH_MAX], err[512];
+	struct vmm_ctl_client *cl = &ctl->cl[ci];
+	struct ctl_out *o = &cl->out;
+	char err[512];
 	uint32_t flags;
 	int rc;
 
-	if (vmm_ctl_dec_save(p, len, &flags, path) < 0) {
+	if (vmm_ctl_dec_save(p, len, &flags, ctl->op_path) < 0) {
 		ctl_out_error(o, CTL_VMM_SAVE, -EINVAL, "malformed save request");
 		return -EINVAL;
 	}
@@ -249,30 +277,113 @@ static int vmm_ctl_save(struct vmm_ctl *ctl, struct ctl_out *o, const uint8_t *p
 			      vmm_state_name(st));
 		return 0;
 	}
+	if (ctl->op_running) {
+		ctl_out_error(o, CTL_VMM_SAVE, -EBUSY, "domain %s: a save is running",
+			      vmm->cfg.name);
+		return 0;
+	}
 	int was_paused = st == VMM_PAUSED;
 	if ((rc = vmm_vcpu_pause(vmm)) < 0) {
 		ctl_out_error(o, CTL_VMM_SAVE, rc, "domain %s: pause: %s", vmm->cfg.name,
 			      strerror(-rc));
 		return 0;
 	}
-	if ((rc = vmm_save(vmm, path, err, sizeof(err))) < 0) {
+	if ((rc = vmm_save_start(vmm, ctl->op_path, err, sizeof(err))) < 0) {
 		log_error("domain %s: save: %s", vmm->cfg.name, err);
 		ctl_out_error(o, CTL_VMM_SAVE, rc, "domain %s: save: %s", vmm->cfg.name, err);
 		if (!was_paused)
 			vmm_vcpu_unpause(vmm);
 		return 0;
 	}
-	fprintf(stderr, "domain %s: saved to %s\n", vmm->cfg.name, path);
-	ctl_out_reply(o, CTL_VMM_SAVE, CTL_F_REPLY, NULL, 0);
-	return (flags & CTL_VMM_SAVE_F_PAUSE) ? 0 : 1;
+	ctl->op_running = 1;
+	ctl->op_client = ci;
+	ctl->op_flags = flags;
+	ctl->op_was_paused = was_paused;
+	ctl->op_seq_sent = 0;
+	cl->waiting = CTL_VMM_SAVE;
+	return 0;
+}
+
+/* The save ended: its client's final reply, the cancellers' replies, and
+ * what becomes of the domain. Returns 1 when the domain must end. */
+static int vmm_ctl_op_end(struct vmm_ctl *ctl, const struct vmm_op_report *r)
+{
+	struct vmm *vmm = ctl->vmm;
+	struct vmm_ctl_client *cl = ctl->op_client >= 0 ? &ctl->cl[ctl->op_client] : NULL;
+	int end = 0;
+
+	ctl->op_running = 0;
+	if (r->rc == 0) {
+		fprintf(stderr, "domain %s: saved to %s\n", vmm->cfg.name, ctl->op_path);
+		if (cl)
+			ctl_out_reply(&cl->out, CTL_VMM_SAVE, CTL_F_REPLY, NULL, 0);
+		end = !(ctl->op_flags & CTL_VMM_SAVE_F_PAUSE);
+	} else {
+		if (r->rc == -ECANCELED)
+			log_info("domain %s: save to %s %s", vmm->cfg.name, ctl->op_path, r->err);
+		else
+			log_error("domain %s: save: %s", vmm->cfg.name, r->err);
+		if (cl)
+			ctl_out_error(&cl->out, CTL_VMM_SAVE, r->rc, "domain %s: save: %s",
+				      vmm->cfg.name, r->err);
+		if (!ctl->op_was_paused)
+			vmm_vcpu_unpause(vmm);
+	}
+	if (cl)
+		cl->waiting = 0;
+	ctl->op_client = -1;
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
+		struct vmm_ctl_client *c = &ctl->cl[i];
+		if (c->conn && c->waiting == CTL_VMM_CANCEL) {
+			ctl_out_reply(&c->out, CTL_VMM_CANCEL, CTL_F_REPLY, NULL, 0);
+			c->waiting = 0;
+		}
+	}
+	return end;
+}
+
+/* Progress and end of the running save, sent as they come. */
+static int vmm_ctl_op_poll(struct vmm_ctl *ctl)
+{
+	struct vmm_op_report r;
+	int rc, end = 0;
+
+	if (!ctl->op_running || (rc = vmm_op_take(ctl->vmm, &r)) < 0)
+		return 0;
+	struct vmm_ctl_client *cl = ctl->op_client >= 0 ? &ctl->cl[ctl->op_client] : NULL;
+	if (rc == 1) {
+		end = vmm_ctl_op_end(ctl, &r);
+	} else if (cl && r.seq != ctl->op_seq_sent && ctl_out_pending(&cl->out) == 0) {
+		ctl->op_seq_sent = r.seq;
+		ctl_out_reply(&cl->out, CTL_VMM_SAVE, CTL_F_REPLY | CTL_F_MORE, &r.prog,
+			      sizeof(r.prog));
+	}
+	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
+		if (ctl->cl[i].conn && ctl_out_pending(&ctl->cl[i].out) &&
+		    vmm_ctl_flush(&ctl->cl[i]) < 0)
+			vmm_ctl_drop(ctl, i);
+	return end;
+}
+
+static int vmm_ctl_cancel(struct vmm_ctl *ctl, struct vmm_ctl_client *cl)
+{
+	if (!ctl->op_running || vmm_op_cancel(ctl->vmm) < 0)
+		return ctl_out_error(&cl->out, CTL_VMM_CANCEL, -ENOENT,
+				     "domain %s: no operation running", ctl->vmm->cfg.name);
+	cl->waiting = CTL_VMM_CANCEL;
+	return 0;
 }
 
 /* Pause and unpause are refused outside the states they make sense in. */
-static int vmm_ctl_pause(struct vmm *vmm, struct ctl_out *o, uint16_t type)
+static int vmm_ctl_pause(struct vmm_ctl *ctl, struct ctl_out *o, uint16_t type)
 {
+	struct vmm *vmm = ctl->vmm;
 	enum vmm_state st = vmm_state_get(vmm);
 	int rc;
 
+	if (ctl->op_running) /* the save owns the vCPUs until it ends */
+		return ctl_out_error(o, type, -EBUSY, "domain %s: a save is running",
+				     vmm->cfg.name);
 	if (type == CTL_VMM_PAUSE && st != VMM_RUNNING && st != VMM_PAUSED)
 		return ctl_out_error(o, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
 				     vmm_state_name(st));
@@ -290,8 +401,10 @@ static int vmm_ctl_pause(struct vmm *vmm, struct ctl_out *o, uint16_t type)
 
 static int vmm_ctl_status(struct vmm_ctl *ctl, struct ctl_out *o)
 {
-	int n = vmm_status_json(ctl->vmm, ctl->reply, sizeof(ctl->reply));
+	int n;
 
+	vmm_status_get(ctl->vmm, &ctl->status);
+	n = vmm_msg_status_enc(&ctl->status, ctl->reply, sizeof(ctl->reply));
 	if (n < 0)
 		return ctl_out_error(o, CTL_VMM_STATUS, n, "status too large");
 	return ctl_out_reply(o, CTL_VMM_STATUS, CTL_F_REPLY, ctl->reply, (uint32_t)n);
@@ -299,9 +412,10 @@ static int vmm_ctl_status(struct vmm_ctl *ctl, struct ctl_out *o)
 
 /* Returns 1 when the domain must end, 0 when handled, -EINVAL for a
  * malformed request (the client is then dropped). */
-static int vmm_ctl_dispatch(struct vmm_ctl *ctl, struct vmm_ctl_client *cl)
+static int vmm_ctl_dispatch(struct vmm_ctl *ctl, int ci)
 {
 	struct vmm *vmm = ctl->vmm;
+	struct vmm_ctl_client *cl = &ctl->cl[ci];
 	struct ctl_conn *c = cl->conn;
 	struct ctl_out *o = &cl->out;
 	uint16_t type = c->hdr.type;
@@ -313,13 +427,16 @@ static int vmm_ctl_dispatch(struct vmm_ctl *ctl, struct vmm_ctl_client *cl)
 	switch (type) {
 	case CTL_VMM_PAUSE:
 	case CTL_VMM_UNPAUSE:
-		vmm_ctl_pause(vmm, o, type);
+		vmm_ctl_pause(ctl, o, type);
 		return 0;
 	case CTL_VMM_STATUS:
 		vmm_ctl_status(ctl, o);
 		return 0;
 	case CTL_VMM_SAVE:
-		return vmm_ctl_save(ctl, o, c->buf, c->hdr.len);
+		return vmm_ctl_save(ctl, ci, c->buf, c->hdr.len);
+	case CTL_VMM_CANCEL:
+		vmm_ctl_cancel(ctl, cl);
+		return 0;
 	case CTL_VMM_DESTROY:
 		fprintf(stderr, "domain %s: destroyed\n", vmm->cfg.name);
 		ctl_out_reply(o, type, CTL_F_REPLY, NULL, 0);
@@ -351,7 +468,7 @@ static int vmm_ctl_serve(struct vmm_ctl *ctl, int i, short revents)
 			cl->closing = 1;
 		} else if (rc == 1) {
 			cl->active_ms = vmm_ctl_now_ms();
-			rc = vmm_ctl_dispatch(ctl, cl);
+			rc = vmm_ctl_dispatch(ctl, i);
 			ctl_conn_consume(cl->conn);
 			cl->closing = rc < 0;
 			end = rc == 1;
@@ -372,11 +489,13 @@ int vmm_ctl_handle(struct vmm_ctl *ctl, struct pollfd *pfds, int n)
 
 	if (!ctl || n < 1 + VMM_CTL_CLIENTS)
 		return 0;
+	end |= vmm_ctl_op_poll(ctl);
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++) {
 		struct vmm_ctl_client *cl = &ctl->cl[i];
 		if (cl->conn && pfds[1 + i].fd == cl->conn->fd && pfds[1 + i].revents)
 			end |= vmm_ctl_serve(ctl, i, pfds[1 + i].revents);
 	}
+	end |= vmm_ctl_op_poll(ctl); /* a save started or cancelled just now */
 	vmm_ctl_sweep(ctl);
 	if (pfds[0].revents & POLLIN)
 		vmm_ctl_accept(ctl);

@@ -3,18 +3,30 @@
  * socket given with `vmm --control SOCKET`. Used by vmmctl, the tests and
  * migrated. Every request is answered with CTL_F_REPLY (and CTL_F_ERROR
  * with "<-errno> <message>" on failure); a malformed request is answered
- * with an error and the connection is closed.
+ * with an error and the connection is closed. A long operation (save)
+ * answers with progress records first: CTL_F_REPLY | CTL_F_MORE messages
+ * carrying struct vmm_ctl_progress, then its final reply.
+ *
+ * Both ends are on one host: records are in host byte order. Each record
+ * has ONE size-checking decoder in vmm_msg.c, shared by the vmm and
+ * vmmctl; JSON exists only in vmmctl's output (`status --json`).
  */
 #ifndef VMM_CTL_H
 #define VMM_CTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CTL_VMM_PAUSE 0x0101u	/* empty -> empty */
 #define CTL_VMM_UNPAUSE 0x0102u /* empty -> empty */
-#define CTL_VMM_STATUS 0x0103u	/* empty -> JSON text (see hypervisor/vmm/README.md) */
-#define CTL_VMM_SAVE 0x0104u	/* struct vmm_ctl_save + path -> empty once written */
+#define CTL_VMM_STATUS 0x0103u	/* empty -> status record (below) */
+/* struct vmm_ctl_save + path -> progress records (CTL_F_MORE), then empty
+ * once written; an error reply if it failed or was cancelled */
+#define CTL_VMM_SAVE 0x0104u
 #define CTL_VMM_DESTROY 0x0105u /* empty -> empty, then the vmm exits 0 */
+/* empty -> empty once the running operation stopped (a save's temporary
+ * file removed, the domain as it was before); -ENOENT if none runs */
+#define CTL_VMM_CANCEL 0x0106u
 
 /* Keep the domain paused after a save instead of destroying it (xl save -p). */
 #define CTL_VMM_SAVE_F_PAUSE 0x1u
@@ -25,5 +37,77 @@ struct vmm_ctl_save {
 	uint32_t path_len; /* bytes of path that follow, no NUL */
 			   /* char path[path_len]: absolute path of the file to write */
 };
+
+/* A long operation: what runs and how far it is. */
+enum vmm_ctl_op { VMM_CTL_OP_NONE = 0, VMM_CTL_OP_SAVE = 1 };
+enum vmm_ctl_phase {
+	VMM_CTL_PHASE_NONE = 0,
+	VMM_CTL_PHASE_PAGES = 1, /* guest RAM: bytes_done of bytes_total */
+	VMM_CTL_PHASE_STATE = 2, /* vCPU and device state, END */
+	VMM_CTL_PHASE_SYNC = 3,	 /* fsync and rename */
+	VMM_CTL_PHASE_DONE = 4,
+};
+
+struct vmm_ctl_progress {
+	uint32_t op;		/* enum vmm_ctl_op */
+	uint32_t phase;		/* enum vmm_ctl_phase */
+	uint64_t bytes_done;	/* guest RAM processed, <= bytes_total */
+	uint64_t bytes_total;	/* guest RAM to process */
+	uint64_t bytes_written; /* stream bytes written so far */
+	uint64_t elapsed_ms;	/* since the operation started */
+};
+
+/*
+ * CTL_VMM_STATUS reply: struct vmm_ctl_status, then 4 + nvifs strings,
+ * each a u16 length and that many bytes without NUL: name, kernel, extra,
+ * crash (empty unless crashed), then the vifs as written in the config.
+ * Nothing may follow. A reader refuses another version or fixed size.
+ */
+#define VMM_CTL_STATUS_VERSION 1u
+#define VMM_CTL_NAME_MAX 63u
+#define VMM_CTL_TEXT_MAX 4095u /* kernel path, extra, crash report */
+#define VMM_CTL_VIF_MAX 4u
+#define VMM_CTL_VIF_TEXT_MAX 255u
+
+struct vmm_ctl_status {
+	uint32_t version; /* VMM_CTL_STATUS_VERSION */
+	uint32_t size;	  /* sizeof(struct vmm_ctl_status) */
+	uint32_t state;	  /* 0 running, 1 paused, 2 crashed, 3 halted */
+	uint32_t nvifs;	  /* <= VMM_CTL_VIF_MAX */
+	int32_t id;
+	int32_t pid;
+	uint32_t memory_mib;
+	uint32_t vcpus;
+	uint64_t uptime_ns;
+	uint64_t cpu_time_us;
+	uint64_t console_bytes_out;
+	uint64_t console_dropped_stdout;
+	uint64_t console_dropped_log;
+	int64_t halt_status; /* valid when halted */
+	struct vmm_ctl_progress op;
+};
+
+/* A status record decoded: the fixed part and NUL-terminated strings. */
+struct vmm_status {
+	struct vmm_ctl_status rec;
+	char name[VMM_CTL_NAME_MAX + 1];
+	char kernel[VMM_CTL_TEXT_MAX + 1];
+	char extra[VMM_CTL_TEXT_MAX + 1];
+	char crash[VMM_CTL_TEXT_MAX + 1];
+	char vif[VMM_CTL_VIF_MAX][VMM_CTL_VIF_TEXT_MAX + 1];
+};
+
+/* vmm_msg.c: the codecs. Encoders return the length written or -ENOSPC
+ * (-EINVAL for a value out of range). Decoders return 0 or -EBADMSG with
+ * a one-line reason in err naming the record and the field. */
+int vmm_msg_status_enc(const struct vmm_status *st, void *buf, size_t cap);
+int vmm_msg_status_dec(const void *p, size_t len, struct vmm_status *st, char *err, size_t errlen);
+int vmm_msg_progress_dec(const void *p, size_t len, struct vmm_ctl_progress *pr, char *err,
+			 size_t errlen);
+/* "running", "paused", "crashed", "halted" or "unknown". */
+const char *vmm_msg_state_name(uint32_t state);
+/* "save" / "pages", ...: for people. */
+const char *vmm_msg_op_name(uint32_t op);
+const char *vmm_msg_phase_name(uint32_t phase);
 
 #endif

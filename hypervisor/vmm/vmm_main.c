@@ -2,9 +2,9 @@
  * vmm: runs one domain. See `vmm --help` and README.md.
  *
  * Start-up order: options, config (or saved stream), VM and guest image,
- * console, control socket, vCPU threads; then the main thread serves the
- * control socket and signals until the domain halts, crashes, is saved or
- * destroyed.
+ * console, control socket, vCPU threads, the I/O thread, the seccomp
+ * filter; then the main thread serves the control socket and signals until
+ * the domain halts, crashes, is saved or destroyed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -268,12 +268,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	hv_mem_populate_start(&vmm.vm->mem);
+	if (!(vmm.io = vmm_io_new())) {
+		fprintf(stderr, "domain %s: I/O thread: %s\n", vmm.cfg.name, strerror(errno));
+		goto out;
+	}
 	if ((rc = vmm_seccomp_apply()) < 0) {
 		fprintf(stderr, "domain %s: seccomp: %s\n", vmm.cfg.name, strerror(-rc));
 		goto out;
 	}
 	code = vmm_loop(&vmm, ctl, sfd);
 out:
+	vmm_io_free(vmm.io); /* first: a save reads the parked vCPUs */
+	vmm.io = NULL;
+	if (vmm.op) {
+		struct vmm_op_report r;
+		vmm_op_take(&vmm, &r);
+	}
 	vmm_vcpu_stop(&vmm);
 	vmm_ctl_free(ctl);
 	vmm_console_fini(&vmm);

@@ -57,6 +57,7 @@ static int vmm_restore_stream(struct vmm *vmm, struct hv_stream_in *in, struct h
 			      size_t errlen)
 {
 	char why[HV_STREAM_ERR_MAX + 64];
+	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int rc;
 
 	if ((rc = hv_stream_load_header(in, st, why, sizeof(why))) < 0) {
@@ -66,15 +67,16 @@ static int vmm_restore_stream(struct vmm *vmm, struct hv_stream_in *in, struct h
 	if ((rc = vmm_restore_cfg(vmm, st, path, overrides, noverrides, err, errlen)) < 0 ||
 	    (rc = vmm_boot_restored(vmm, err, errlen)) < 0)
 		return rc;
-	if ((rc = hv_stream_load_body(in, &vmm->vm->mem, st, why, sizeof(why))) < 0) {
+	memset(&vmm->clock_dev, 0, sizeof(vmm->clock_dev));
+	rc = hv_stream_load_body(in, &vmm->vm->mem, st, devs, vmm_dev_table(vmm, devs), why,
+				 sizeof(why));
+	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		return rc;
 	}
 	if ((rc = vmm_restore_vcpus(vmm, st, err, errlen)) < 0)
 		return rc;
-	vmm->bytes_out = st->console.bytes_out;
-	vmm->bytes_in = st->console.bytes_in;
-	vmm_boot_resume_clock(vmm, st->clock.mono_ns);
+	vmm_boot_resume_clock(vmm, vmm->clock_dev.loaded.mono_ns);
 	return 0;
 }
 

@@ -2,6 +2,13 @@
  * paused, to a fresh temporary name beside the target and renamed into
  * place only when complete.
  *
+ * It runs on the I/O thread as a job in steps (VMM_SAVE_STEP_PAGES pages
+ * of RAM per step, then the vCPU and device state and END, then fsync and
+ * rename), reporting progress through vmm_op after each step, so the main
+ * thread keeps answering the control socket and a cancel stops it within
+ * a step. The memory digest of END is computed on the same pass over RAM.
+ * A failed, cancelled or aborted save removes its temporary file.
+ *
  * The directory may be writable by others: the temporary name carries 64
  * random bits and is created with O_EXCL | O_NOFOLLOW, so nothing planted
  * there (a symlink, a file) is ever opened, truncated or written through;
@@ -20,49 +27,151 @@
 #include "hv_vcpu_state.h"
 #include "vmm.h"
 
-static int vmm_save_stream(struct vmm *vmm, struct hv_stream_out *out, char *err, size_t errlen)
+/* 16 MiB of RAM per step: ~10-20 ms of hashing and writing here. */
+#define VMM_SAVE_STEP_PAGES 4096u
+
+struct vmm_save_job {
+	struct vmm_io_job job;
+	struct vmm *vmm;
+	char path[CTL_VMM_PATH_MAX + 1];
+	char tmp[CTL_VMM_PATH_MAX + 32];
+	int fd;
+	struct hv_stream_out out;
+	EVP_MD_CTX *mem_sha;
+	uint64_t next_pfn, pages, synced;
+	uint32_t phase;
+	char err[VMM_OP_ERR_MAX];
+};
+
+static int vmm_save_state(struct vmm_save_job *s)
 {
+	struct vmm *vmm = s->vmm;
 	struct hv_vcpu_state *st = malloc(sizeof(*st));
-	char *cfg = malloc(HV_STREAM_CFG_MAX + 1);
-	struct hv_dev_clock clk;
-	struct hv_dev_console con = {vmm->bytes_out, vmm->bytes_in};
-	uint64_t pages = 0, tsc0 = 0;
+	struct hv_stream_dev devs[VMM_DEV_MAX];
+	uint8_t md[32];
+	uint64_t tsc0 = 0;
 	int rc = -ENOMEM;
 
-	if (!st || !cfg)
+	if (!st)
 		goto out;
-	if ((rc = hv_domcfg_format(&vmm->cfg, cfg, HV_STREAM_CFG_MAX + 1)) < 0) {
-		snprintf(err, errlen, "config too large for the stream");
-		goto out;
-	}
-	if ((rc = hv_stream_save_header(out, vmm->vm->mem.size, vmm->vm->nvcpus, cfg)) < 0 ||
-	    (rc = hv_stream_save_all_pages(out, &vmm->vm->mem, 1, &pages)) < 0)
-		goto io;
 	for (unsigned i = 0; i < vmm->vm->nvcpus; i++) {
 		if ((rc = hv_vcpu_state_get(vmm->vm->vcpus[i], st)) < 0) {
-			snprintf(err, errlen, "vcpu %u: read state: %s", i, strerror(-rc));
+			snprintf(s->err, sizeof(s->err), "vcpu %u: read state: %s", i,
+				 strerror(-rc));
 			goto out;
 		}
 		if (i == 0)
 			tsc0 = st->tsc;
-		if ((rc = hv_stream_save_vcpu(out, i, st)) < 0)
+		if ((rc = hv_stream_save_vcpu(&s->out, i, st)) < 0)
 			goto io;
 	}
-	clk.mono_ns = hv_clock_mono(vmm->clock, tsc0);
-	clk.wall_ns = hv_clock_wall_ns();
-	clk.tsc_khz = vmm->tsc_khz;
-	clk.resumes = vmm->clock->resumes;
-	if ((rc = hv_stream_save_device(out, HV_DEV_CLOCK, &clk, sizeof(clk))) < 0 ||
-	    (rc = hv_stream_save_device(out, HV_DEV_CONSOLE, &con, sizeof(con))) < 0 ||
-	    (rc = hv_stream_save_end(out, &vmm->vm->mem, pages)) < 0)
+	vmm->clock_dev =
+	    (struct hv_clock_dev){.page = vmm->clock, .tsc_khz = vmm->tsc_khz, .tsc_stop = tsc0};
+	rc = -EIO;
+	if (!EVP_DigestFinal_ex(s->mem_sha, md, NULL))
+		goto io;
+	if ((rc = hv_stream_save_devices(&s->out, devs, vmm_dev_table(vmm, devs))) < 0 ||
+	    (rc = hv_stream_save_end_md(&s->out, md, s->pages)) < 0)
 		goto io;
 	goto out;
 io:
-	snprintf(err, errlen, "write: %s", strerror(-rc));
+	snprintf(s->err, sizeof(s->err), "write: %s", strerror(-rc));
 out:
 	free(st);
-	free(cfg);
 	return rc;
+}
+
+/* Starts writing back what this step wrote, so the final fsync is short. */
+static void vmm_save_writeback(struct vmm_save_job *s)
+{
+	if (s->out.offset > s->synced &&
+	    sync_file_range(s->fd, (off64_t)s->synced, (off64_t)(s->out.offset - s->synced),
+			    SYNC_FILE_RANGE_WRITE) == 0)
+		s->synced = s->out.offset;
+}
+
+static int vmm_save_commit(struct vmm_save_job *s)
+{
+	int rc = 0;
+
+	if (fsync(s->fd) < 0) {
+		rc = -errno;
+		snprintf(s->err, sizeof(s->err), "fsync: %s", strerror(errno));
+	}
+	if (close(s->fd) < 0 && rc == 0) {
+		rc = -errno;
+		snprintf(s->err, sizeof(s->err), "close: %s", strerror(errno));
+	}
+	s->fd = -1;
+	if (rc == 0 && rename(s->tmp, s->path) < 0) {
+		rc = -errno;
+		snprintf(s->err, sizeof(s->err), "rename to %s: %s", s->path, strerror(errno));
+	}
+	return rc;
+}
+
+static void vmm_save_free(struct vmm_save_job *s, int unlink_tmp)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (unlink_tmp)
+		unlink(s->tmp);
+	hv_stream_out_fini(&s->out);
+	EVP_MD_CTX_free(s->mem_sha);
+	free(s);
+}
+
+/* The end of the job: the file is gone (failure) or in place before the
+ * main thread hears of it, so a reply to the client or to a CANCEL comes
+ * after the fact. Returns 1 (finished). */
+static int vmm_save_end(struct vmm_save_job *s, int rc)
+{
+	struct vmm *vmm = s->vmm;
+	char err[VMM_OP_ERR_MAX];
+
+	memcpy(err, s->err, sizeof(err));
+	vmm_save_free(s, rc < 0);
+	vmm_op_finish(vmm, rc, err);
+	return 1;
+}
+
+/* One step of the state machine: PAGES (bounded) -> STATE -> SYNC. */
+static int vmm_save_step(struct vmm_io_job *job)
+{
+	struct vmm_save_job *s = (struct vmm_save_job *)job;
+	struct vmm *vmm = s->vmm;
+	int rc = 0;
+
+	if (vmm_op_progress(vmm, s->phase, s->next_pfn << HV_PAGE_SHIFT, s->out.offset)) {
+		rc = -ECANCELED;
+		snprintf(s->err, sizeof(s->err), "cancelled");
+	} else if (s->phase == VMM_CTL_PHASE_PAGES) {
+		rc = hv_stream_save_pages_step(&s->out, &vmm->vm->mem, 1, s->mem_sha, &s->next_pfn,
+					       VMM_SAVE_STEP_PAGES, &s->pages);
+		if (rc < 0)
+			snprintf(s->err, sizeof(s->err), "write: %s", strerror(-rc));
+		else if (rc == 1)
+			s->phase = VMM_CTL_PHASE_STATE;
+		vmm_save_writeback(s);
+		return rc < 0 ? vmm_save_end(s, rc) : 0;
+	} else if (s->phase == VMM_CTL_PHASE_STATE) {
+		if ((rc = vmm_save_state(s)) == 0)
+			s->phase = VMM_CTL_PHASE_SYNC;
+		if (rc == 0)
+			return 0;
+	} else {
+		rc = vmm_save_commit(s);
+	}
+	return vmm_save_end(s, rc);
+}
+
+static void vmm_save_abort(struct vmm_io_job *job)
+{
+	struct vmm_save_job *s = (struct vmm_save_job *)job;
+
+	snprintf(s->err, sizeof(s->err), "the vmm is stopping");
+	vmm_save_end(s, -ECANCELED);
 }
 
 /* Creates "<path>.<16 hex>.part" (mode 0600) and returns its fd, with its
@@ -92,32 +201,66 @@ static int vmm_save_create(const char *path, char *tmp, size_t tmpcap, char *err
 	return fd;
 }
 
-int vmm_save(struct vmm *vmm, const char *path, char *err, size_t errlen)
+/* The header goes out at once: a config that does not fit fails here. */
+static int vmm_save_header(struct vmm_save_job *s, char *err, size_t errlen)
 {
-	char tmp[4200];
-	struct hv_stream_out out;
-	int fd, rc;
+	char *cfg = malloc(HV_STREAM_CFG_MAX + 1);
+	int rc = -ENOMEM;
 
-	if ((fd = vmm_save_create(path, tmp, sizeof(tmp), err, errlen)) < 0)
-		return fd;
-	rc = hv_stream_out_init_fd(&out, fd);
-	if (rc == 0) {
-		rc = vmm_save_stream(vmm, &out, err, errlen);
-		hv_stream_out_fini(&out);
+	if (!cfg) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return rc;
 	}
-	if (rc == 0 && fsync(fd) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "fsync: %s", strerror(errno));
-	}
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-		snprintf(err, errlen, "close: %s", strerror(errno));
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "rename to %s: %s", path, strerror(errno));
-	}
-	if (rc < 0)
-		unlink(tmp);
+	if ((rc = hv_domcfg_format(&s->vmm->cfg, cfg, HV_STREAM_CFG_MAX + 1)) < 0)
+		snprintf(err, errlen, "config too large for the stream");
+	else if ((rc = hv_stream_save_header(&s->out, s->vmm->vm->mem.size, s->vmm->vm->nvcpus,
+					     cfg)) < 0)
+		snprintf(err, errlen, "write: %s", strerror(-rc));
+	free(cfg);
 	return rc;
+}
+
+int vmm_save_start(struct vmm *vmm, const char *path, char *err, size_t errlen)
+{
+	struct vmm_save_job *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	s->job = (struct vmm_io_job){vmm_save_step, vmm_save_abort};
+	s->vmm = vmm;
+	s->phase = VMM_CTL_PHASE_PAGES;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if ((s->fd = vmm_save_create(path, s->tmp, sizeof(s->tmp), err, errlen)) < 0) {
+		rc = s->fd;
+		free(s);
+		return rc;
+	}
+	s->mem_sha = EVP_MD_CTX_new();
+	if (!s->mem_sha || !EVP_DigestInit_ex(s->mem_sha, EVP_sha256(), NULL) ||
+	    (rc = hv_stream_out_init_fd(&s->out, s->fd)) < 0) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		vmm_save_free(s, 1);
+		return -ENOMEM;
+	}
+	if ((rc = vmm_save_header(s, err, errlen)) < 0) {
+		vmm_save_free(s, 1);
+		return rc;
+	}
+	if ((rc = vmm_op_begin(vmm, VMM_CTL_OP_SAVE, vmm->vm->mem.size)) < 0) {
+		snprintf(err, errlen, "another operation is running");
+		vmm_save_free(s, 1);
+		return rc;
+	}
+	if ((rc = vmm_io_submit(vmm->io, &s->job)) < 0) {
+		struct vmm_op_report r;
+		snprintf(err, errlen, "the I/O thread is busy");
+		vmm_op_finish(vmm, rc, err);
+		vmm_op_take(vmm, &r); /* never started: nobody waits for it */
+		vmm_save_free(s, 1);
+		return rc;
+	}
+	return 0;
 }

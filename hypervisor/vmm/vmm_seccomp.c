@@ -49,7 +49,8 @@
 /*
  * Checked against strace of integration tests 10-18 (every call a vmm made
  * after the filter landed): boot, console, save/restore, crash, idle,
- * hostile hypercalls and control clients, a console nobody reads.
+ * hostile hypercalls and control clients, a console nobody reads; and of
+ * 19_save_progress (a save on the I/O thread, status during it, cancel).
  */
 static const struct sock_filter vmm_seccomp_filter[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -76,6 +77,14 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(__NR_sendto),
     VMM_ALLOW(__NR_getsockopt), /* SO_PEERCRED of a control client */
     VMM_ALLOW(__NR_shutdown),
+    /* the I/O thread's loop (vmm_io.c): waits on its epoll set (the wake
+     * eventfd; fds are added before the filter, so no epoll_ctl). glibc's
+     * epoll_wait may enter the kernel as either call. */
+    VMM_ALLOW(__NR_epoll_wait),
+    VMM_ALLOW(__NR_epoll_pwait),
+    /* save on the I/O thread: start write-back of each step's output so
+     * the final fsync is short (a cancel waits at most one step) */
+    VMM_ALLOW(__NR_sync_file_range),
     /* save (vmm_save.c): fsync the temporary file, rename it into place */
     VMM_ALLOW(__NR_fsync),
     VMM_ALLOW(__NR_fdatasync),

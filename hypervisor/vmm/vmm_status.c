@@ -1,89 +1,47 @@
-/* The status document answered on CTL_VMM_STATUS. */
-#include <errno.h>
-#include <stdarg.h>
+/* The status record answered on CTL_VMM_STATUS (vmm_ctl.h; encoded by
+ * vmm_msg.c, rendered for people by vmmctl). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "vmm.h"
 
 const char *vmm_state_name(enum vmm_state st)
 {
-	static const char *const names[] = {"running", "paused", "crashed", "halted"};
-
-	return (unsigned)st < 4 ? names[st] : "unknown";
+	return vmm_msg_state_name((uint32_t)st);
 }
 
-static int vmm_json(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int vmm_json(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+void vmm_status_get(struct vmm *vmm, struct vmm_status *st)
 {
-	va_list ap;
-	int n;
-
-	if (*off >= cap)
-		return -ENOSPC;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, cap - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap - *off)
-		return -ENOSPC;
-	*off += (size_t)n;
-	return 0;
-}
-
-/* A JSON string, escaped by the project's one escaper (common/json.c). */
-static int vmm_json_str(char *buf, size_t cap, size_t *off, const char *s)
-{
-	return json_str_append(buf, cap, off, s);
-}
-
-int vmm_status_json(struct vmm *vmm, char *buf, size_t cap)
-{
+	struct vmm_ctl_status *r = &st->rec;
 	struct timespec now;
 	struct rusage ru;
-	size_t off = 0;
-	int rc = 0;
 
+	memset(st, 0, sizeof(*st));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	getrusage(RUSAGE_SELF, &ru);
-	double uptime = (double)(now.tv_sec - vmm->started.tv_sec) +
-			(double)(now.tv_nsec - vmm->started.tv_nsec) / 1e9;
-	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	uint64_t drop_out, drop_log;
-	vmm_console_dropped(vmm, &drop_out, &drop_log);
+	r->id = r->pid = (int32_t)getpid();
+	r->memory_mib = vmm->cfg.memory_mib;
+	r->vcpus = vmm->cfg.vcpus;
+	r->uptime_ns = (uint64_t)((now.tv_sec - vmm->started.tv_sec) * 1000000000LL +
+				  (now.tv_nsec - vmm->started.tv_nsec));
+	r->cpu_time_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+			 (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	r->console_bytes_out = __atomic_load_n(&vmm->bytes_out, __ATOMIC_RELAXED);
+	vmm_console_dropped(vmm, &r->console_dropped_stdout, &r->console_dropped_log);
+	vmm_op_get(vmm, &r->op);
+	snprintf(st->name, sizeof(st->name), "%s", vmm->cfg.name);
+	snprintf(st->kernel, sizeof(st->kernel), "%s", vmm->cfg.kernel);
+	snprintf(st->extra, sizeof(st->extra), "%s", vmm->cfg.extra);
+	r->nvifs = vmm->cfg.nvifs < VMM_CTL_VIF_MAX ? vmm->cfg.nvifs : VMM_CTL_VIF_MAX;
+	for (unsigned i = 0; i < r->nvifs; i++)
+		snprintf(st->vif[i], sizeof(st->vif[i]), "%s", vmm->cfg.vif[i].text);
 	pthread_mutex_lock(&vmm->lock);
-	rc |= vmm_json(buf, cap, &off, "{\"name\":");
-	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.name);
-	rc |= vmm_json(buf, cap, &off,
-		       ",\"id\":%d,\"pid\":%d,\"state\":\"%s\",\"memory_mib\":%u,\"vcpus\":%u,"
-		       "\"uptime_s\":%.3f,\"cpu_time_s\":%.3f,\"console_bytes_out\":%llu,"
-		       "\"console_dropped_stdout\":%llu,\"console_dropped_log\":%llu,\"kernel\":",
-		       (int)getpid(), (int)getpid(), vmm_state_name(vmm->state),
-		       vmm->cfg.memory_mib, vmm->cfg.vcpus, uptime, cpu,
-		       (unsigned long long)__atomic_load_n(&vmm->bytes_out, __ATOMIC_RELAXED),
-		       (unsigned long long)drop_out, (unsigned long long)drop_log);
-	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.kernel);
-	rc |= vmm_json(buf, cap, &off, ",\"extra\":");
-	rc |= vmm_json_str(buf, cap, &off, vmm->cfg.extra);
-	rc |= vmm_json(buf, cap, &off, ",\"vif\":[");
-	for (unsigned i = 0; i < vmm->cfg.nvifs; i++) {
-		rc |= vmm_json(buf, cap, &off, i ? "," : "");
-		rc |= vmm_json_str(buf, cap, &off, vmm->cfg.vif[i].text);
-	}
-	rc |= vmm_json(buf, cap, &off, "]");
+	r->state = (uint32_t)vmm->state;
 	if (vmm->state == VMM_HALTED)
-		rc |=
-		    vmm_json(buf, cap, &off, ",\"halt_status\":%lld", (long long)vmm->halt_status);
-	if (vmm->state == VMM_CRASHED) {
-		rc |= vmm_json(buf, cap, &off, ",\"crash\":");
-		rc |= vmm_json_str(buf, cap, &off, vmm->crash);
-	}
+		r->halt_status = vmm->halt_status;
+	if (vmm->state == VMM_CRASHED)
+		snprintf(st->crash, sizeof(st->crash), "%s", vmm->crash);
 	pthread_mutex_unlock(&vmm->lock);
-	rc |= vmm_json(buf, cap, &off, "}");
-	return rc ? -ENOSPC : (int)off;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv_clock.h"
 #include "hv_mem.h"
 #include "hv_stream.h"
 
@@ -36,8 +37,29 @@ static int fuzz_read(void *ctx, void *buf, size_t n)
 	return 1;
 }
 
+/* A second device beside the clock: 16 bytes, no checks, optional (the
+ * shape of the vmm's console). */
+static int fuzz_dev_save(void *ctx, void *buf)
+{
+	memcpy(buf, ctx, 16);
+	return 0;
+}
+
+static int fuzz_dev_load(void *ctx, const void *buf, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	memcpy(ctx, buf, 16);
+	return 0;
+}
+
+static const struct hv_dev_ops fuzz_dev_ops = {2, "console", 16, 0, fuzz_dev_save, fuzz_dev_load};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct hv_clock_dev clk;
+	static uint8_t con[16];
+	const struct hv_stream_dev devs[] = {{&hv_clock_dev_ops, &clk}, {&fuzz_dev_ops, con}};
 	static struct hv_stream_state st;
 	struct fuzz_src src = {data, size, 0};
 	struct hv_stream_in in;
@@ -50,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = hv_stream_load_header(&in, &st, err, sizeof(err));
 	if (rc == 0 && st.hdr.mem_size <= FUZZ_MEM_MAX &&
 	    hv_mem_init(&mem, st.hdr.mem_size, 0) == 0) {
-		rc = hv_stream_load_body(&in, &mem, &st, err, sizeof(err));
+		rc = hv_stream_load_body(&in, &mem, &st, devs, 2, err, sizeof(err));
 		hv_mem_fini(&mem);
 	}
 	if (rc < 0 && !err[0])

@@ -78,22 +78,47 @@ void vmm_vcpu_unpause(struct vmm *vmm)
 	vmm->state = VMM_RUNNING;
 }
 
-int vmm_save(struct vmm *vmm, const char *path, char *err, size_t errlen)
+/* A save that starts fails at once (save_fails) or completes by the next
+ * vmm_op_take, i.e. within the same vmm_ctl_handle call: the protocol is
+ * then the synchronous one the model knows; a CANCEL finds nothing. */
+static int fz_op_running;
+
+int vmm_save_start(struct vmm *vmm, const char *path, char *err, size_t errlen)
 {
-	TRAP_IF(vmm != &fz.vmm || vmm->state != VMM_PAUSED || strlen(path) > CTL_VMM_PATH_MAX);
+	TRAP_IF(vmm != &fz.vmm || vmm->state != VMM_PAUSED || strlen(path) > CTL_VMM_PATH_MAX ||
+		fz_op_running);
 	snprintf(fz.saved, sizeof(fz.saved), "%s", path);
 	fz.nsaves++;
 	if (fz.save_fails) {
 		snprintf(err, errlen, "%s: Read-only file system", path);
 		return -EROFS;
 	}
+	fz_op_running = 1;
 	return 0;
 }
 
-int vmm_status_json(struct vmm *vmm, char *buf, size_t cap)
+int vmm_op_take(struct vmm *vmm, struct vmm_op_report *r)
 {
-	return snprintf(buf, cap, "{\"name\":\"%s\",\"state\":\"%s\"}", vmm->cfg.name,
-			vmm_state_name(vmm->state));
+	TRAP_IF(vmm != &fz.vmm);
+	if (!fz_op_running)
+		return -ENOENT;
+	memset(r, 0, sizeof(*r));
+	r->finished = 1;
+	fz_op_running = 0;
+	return 1;
+}
+
+int vmm_op_cancel(struct vmm *vmm)
+{
+	(void)vmm;
+	return -ENOENT;
+}
+
+void vmm_status_get(struct vmm *vmm, struct vmm_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	snprintf(st->name, sizeof(st->name), "%s", vmm->cfg.name);
+	st->rec.state = (uint32_t)vmm->state;
 }
 
 /* ---- the model ---- */
@@ -185,6 +210,8 @@ static void model_one(struct model *m, const struct ctl_hdr *h, const uint8_t *p
 		reply(m, h->type, 0);
 		m->end = 1;
 		return;
+	case CTL_VMM_CANCEL:
+		return reply(m, h->type, 1); /* no operation running */
 	}
 	reply(m, h->type, 1);
 	m->dropped = 1;

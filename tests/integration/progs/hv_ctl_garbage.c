@@ -1,7 +1,8 @@
 /*
  * hv_ctl_garbage SOCKET: sends malformed requests to a vmm control socket
  * and checks each is refused with an error reply (or the connection is
- * closed), then that the vmm still answers a good status request.
+ * closed), then that the vmm still answers a good status request (a
+ * status record, decoded by vmm_msg.c, saying running).
  * Prints "hv_ctl_garbage: PASS <n> bad requests refused" and exits 0.
  */
 #include <errno.h>
@@ -80,8 +81,13 @@ int main(int argc, char **argv)
 	memcpy(req + sizeof(s), "/nonexistent/dir/x.sav", 22);
 	total++, ok += refused(sock, "unwritable save path", CTL_VMM_SAVE, req, sizeof(s) + 22, -1);
 
+	/* Cancel with nothing running: refused with -ENOENT, connection kept. */
+	total++, ok += refused(sock, "cancel without a save", CTL_VMM_CANCEL, NULL, 0, -1);
+	total++, ok += refused(sock, "payload on cancel", CTL_VMM_CANCEL, "x", 1, -1);
+
 	/* The vmm keeps serving. */
-	char reply[CTL_MSG_MAX];
+	static struct vmm_status st;
+	char reply[CTL_MSG_MAX], why[256];
 	struct ctl_hdr h;
 	int fd = ctl_connect(sock, 5000);
 	int n = fd >= 0 && ctl_send(fd, CTL_VMM_STATUS, 0, NULL, 0) == 0
@@ -90,7 +96,8 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0 || (h.flags & CTL_F_ERROR) ||
-	    !strstr((reply[n] = '\0', reply), "\"state\":\"running\"")) {
+	    vmm_msg_status_dec(reply, (size_t)n, &st, why, sizeof(why)) < 0 ||
+	    st.rec.state != 0 /* running */) {
 		fprintf(stderr, "hv_ctl_garbage: FAIL: the vmm no longer answers status\n");
 		return 1;
 	}

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "hv_clock.h"
 #include "hv_mem.h"
 #include "hv_stream.h"
 
@@ -51,13 +52,16 @@ static int mem_read(void *ctx, void *p, size_t n)
 
 static struct membuf stream;
 static struct hv_mem src;
+/* The loader's device table: the clock alone. */
+static struct hv_clock_dev clkdev;
+static const struct hv_stream_dev devs[] = {{&hv_clock_dev_ops, &clkdev}};
 
 /* A stream of a 4 MiB guest: a few non-zero pages, one vCPU, clock. */
 static int make_stream(void **state)
 {
 	struct hv_stream_out out;
 	static struct hv_vcpu_state vs;
-	struct hv_dev_clock clk = {123456789, 42, 2300000, 0};
+	struct hv_clock_state clk = {123456789, 42, 2300000, 0};
 	uint64_t pages = 0;
 
 	(void)state;
@@ -73,7 +77,7 @@ static int make_stream(void **state)
 	uint64_t zero_pfn = 1000;
 	assert_int_equal(hv_stream_save_pages(&out, &src, &zero_pfn, 1), 0);
 	assert_int_equal(hv_stream_save_vcpu(&out, 0, &vs), 0);
-	assert_int_equal(hv_stream_save_device(&out, HV_DEV_CLOCK, &clk, sizeof(clk)), 0);
+	assert_int_equal(hv_stream_save_device(&out, HV_CLOCK_DEV_KIND, &clk, sizeof(clk)), 0);
 	assert_int_equal(hv_stream_save_end(&out, &src, pages + 1), 0);
 	hv_stream_out_fini(&out);
 	return 0;
@@ -99,11 +103,11 @@ static int load(const uint8_t *buf, size_t len, char *err, size_t errlen, struct
 	rc = hv_stream_load_header(&in, &st, err, errlen);
 	if (rc == 0) {
 		assert_string_equal(st.cfg, "name = \"t\"\n");
-		rc = hv_stream_load_body(&in, dst, &st, err, errlen);
+		rc = hv_stream_load_body(&in, dst, &st, devs, 1, err, errlen);
 	}
 	if (rc == 0) {
 		assert_int_equal(st.vcpu[0].regs.rip, 0x200123);
-		assert_int_equal(st.clock.mono_ns, 123456789);
+		assert_int_equal(clkdev.loaded.mono_ns, 123456789);
 	}
 	hv_stream_in_fini(&in);
 	return rc;
@@ -188,7 +192,7 @@ static void test_resend_last_wins(void **state)
 	struct hv_stream_in in;
 	static struct hv_stream_state st;
 	static struct hv_vcpu_state vs;
-	struct hv_dev_clock clk = {1, 2, 2300000, 0};
+	struct hv_clock_state clk = {1, 2, 2300000, 0};
 	struct hv_mem a, b;
 	uint64_t bitmap[16] = {0}, n1 = 0, n2 = 0;
 	char err[256] = "";
@@ -209,7 +213,7 @@ static void test_resend_last_wins(void **state)
 	memset(a.base + 70 * 4096, 0, 4096); /* now zero */
 	assert_int_equal(hv_stream_save_dirty(&out, &a, bitmap, 16, &n2), 0);
 	assert_int_equal(hv_stream_save_vcpu(&out, 0, &vs), 0);
-	assert_int_equal(hv_stream_save_device(&out, HV_DEV_CLOCK, &clk, sizeof(clk)), 0);
+	assert_int_equal(hv_stream_save_device(&out, HV_CLOCK_DEV_KIND, &clk, sizeof(clk)), 0);
 	assert_int_equal(hv_stream_save_end(&out, &a, n1 + n2), 0);
 	hv_stream_out_fini(&out);
 	bitmap[15] = 1ull << 63; /* pfn 1023: beyond 2 MiB */
@@ -217,7 +221,7 @@ static void test_resend_last_wins(void **state)
 
 	assert_int_equal(hv_stream_in_init(&in, mem_read, &m), 0);
 	assert_int_equal(hv_stream_load_header(&in, &st, err, sizeof(err)), 0);
-	assert_int_equal(hv_stream_load_body(&in, &b, &st, err, sizeof(err)), 0);
+	assert_int_equal(hv_stream_load_body(&in, &b, &st, devs, 1, err, sizeof(err)), 0);
 	assert_memory_equal(a.base, b.base, a.size);
 	assert_int_equal(b.base[5 * 4096], 3);
 	assert_int_equal(b.base[70 * 4096], 0);
@@ -279,7 +283,9 @@ static void test_dec_other(void **state)
 	struct hv_rec_device rd = {9, 4};
 	struct hv_rec_header h;
 	const char *cfg;
-	uint32_t idx, kind;
+	uint32_t idx;
+	unsigned di;
+	const void *dstate;
 	uint8_t dev[64];
 	char err[256];
 
@@ -299,12 +305,12 @@ static void test_dec_other(void **state)
 
 	memset(dev, 0, sizeof(dev));
 	memcpy(dev, &rd, sizeof(rd));
-	assert_int_equal(hv_stream_dec_device(dev, 12, 3, &kind, dev + 32, 32, err, sizeof(err)),
+	assert_int_equal(hv_stream_dec_device(dev, 12, 3, devs, 1, &di, &dstate, err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(err, "record DEVICE at offset 3: unknown device kind 9");
-	rd.kind = HV_DEV_CLOCK;
+	rd.kind = HV_CLOCK_DEV_KIND;
 	memcpy(dev, &rd, sizeof(rd));
-	assert_int_equal(hv_stream_dec_device(dev, 12, 3, &kind, dev + 32, 32, err, sizeof(err)),
+	assert_int_equal(hv_stream_dec_device(dev, 12, 3, devs, 1, &di, &dstate, err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(err, "record DEVICE at offset 3: device 1: bad size 4");
 
