@@ -107,6 +107,9 @@ const char *vmm_state_name(enum vmm_state st);
 struct vmm_io_job {
 	/* One bounded step; 1 when the job is finished, else 0. */
 	int (*step)(struct vmm_io_job *job);
+	/* After the finishing step, once the thread has let go of the job (a
+	 * new one may be submitted): report the end. May free the job. */
+	void (*done)(struct vmm_io_job *job);
 	/* The loop stops with the job unfinished: undo it (temporary files). */
 	void (*abort)(struct vmm_io_job *job);
 };
@@ -114,7 +117,8 @@ struct vmm_io;
 /* Starts the thread (before the seccomp filter). NULL with errno set. */
 struct vmm_io *vmm_io_new(void);
 /* Hands a job to the thread; -EBUSY while another runs. The job belongs to
- * the thread until its step returns 1 or its abort ran. */
+ * the thread until its done or its abort ran; by the time done reports
+ * the end, the next job can be submitted. */
 int vmm_io_submit(struct vmm_io *io, struct vmm_io_job *job);
 /* Stops the thread (an unfinished job is aborted) and frees; NULL is ok. */
 void vmm_io_free(struct vmm_io *io);

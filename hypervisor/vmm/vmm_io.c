@@ -61,6 +61,8 @@ static void *vmm_io_main(void *arg)
 			pthread_mutex_lock(&io->lock);
 			io->job = NULL;
 			pthread_mutex_unlock(&io->lock);
+			/* Only now: whoever hears of the end may submit again. */
+			job->done(job);
 		}
 	}
 }

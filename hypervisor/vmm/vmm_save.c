@@ -40,6 +40,7 @@ struct vmm_save_job {
 	EVP_MD_CTX *mem_sha;
 	uint64_t next_pfn, pages, synced;
 	uint32_t phase;
+	int rc; /* the result, once finished */
 	char err[VMM_OP_ERR_MAX];
 };
 
@@ -122,18 +123,26 @@ static void vmm_save_free(struct vmm_save_job *s, int unlink_tmp)
 	free(s);
 }
 
-/* The end of the job: the file is gone (failure) or in place before the
- * main thread hears of it, so a reply to the client or to a CANCEL comes
- * after the fact. Returns 1 (finished). */
+/* The job is finished with rc; vmm_save_done reports it. Returns 1. */
 static int vmm_save_end(struct vmm_save_job *s, int rc)
 {
+	s->rc = rc;
+	return 1;
+}
+
+/* The end of the job: the file is gone (failure) or in place before the
+ * main thread hears of it, so a reply to the client or to a CANCEL comes
+ * after the fact; and the I/O thread is free by then. */
+static void vmm_save_done(struct vmm_io_job *job)
+{
+	struct vmm_save_job *s = (struct vmm_save_job *)job;
 	struct vmm *vmm = s->vmm;
 	char err[VMM_OP_ERR_MAX];
+	int rc = s->rc;
 
 	memcpy(err, s->err, sizeof(err));
 	vmm_save_free(s, rc < 0);
 	vmm_op_finish(vmm, rc, err);
-	return 1;
 }
 
 /* One step of the state machine: PAGES (bounded) -> STATE -> SYNC. */
@@ -172,6 +181,7 @@ static void vmm_save_abort(struct vmm_io_job *job)
 
 	snprintf(s->err, sizeof(s->err), "the vmm is stopping");
 	vmm_save_end(s, -ECANCELED);
+	vmm_save_done(job);
 }
 
 /* Creates "<path>.<16 hex>.part" (mode 0600) and returns its fd, with its
@@ -229,7 +239,8 @@ int vmm_save_start(struct vmm *vmm, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	s->job = (struct vmm_io_job){vmm_save_step, vmm_save_abort};
+	s->job = (struct vmm_io_job){
+	    .step = vmm_save_step, .done = vmm_save_done, .abort = vmm_save_abort};
 	s->vmm = vmm;
 	s->phase = VMM_CTL_PHASE_PAGES;
 	snprintf(s->path, sizeof(s->path), "%s", path);
