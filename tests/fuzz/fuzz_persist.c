@@ -209,7 +209,7 @@ static void check_peers(const uint8_t *p, size_t n)
  * it is there as it was. */
 static void check_epoch(const uint8_t *p, size_t n)
 {
-	char after[600];
+	static char after[8192]; /* more than any input */
 	int fd = open(fz.epoch, O_RDONLY | O_CLOEXEC);
 	ssize_t got = fd >= 0 ? read(fd, after, sizeof(after)) : -1;
 
