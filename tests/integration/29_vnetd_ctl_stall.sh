@@ -18,7 +18,7 @@ set -eu
 . "$(dirname "$0")/lib/topo.sh"
 topo_require
 FLOOD=$TOPO_PROGS/common_ctl_flood
-[ -x "$FLOOD" ] || topo_skip "no $FLOOD"
+[ -x "$FLOOD" ] || topo_fail "no $FLOOD (build the tests)"
 topo_init
 
 KEY=$TOPO_DIR/vnet97.key
