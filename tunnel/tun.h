@@ -144,7 +144,7 @@ struct tun_dp_ops {
 	 * except tun_dp_vnet_del(vn) and tun_dp_free(). */
 	void (*varp)(void *arg, struct tun_vnet *vn, const struct tun_rx_info *info,
 		     const struct varp_msg *msg);
-	/* vn's sending sequence number is near exhaustion (2^32 - 2^20):
+	/* vn's sending sequence number is near exhaustion (0xF0000000):
 	 * call tun_vnet_rekey(), and again later if it failed. Called once
 	 * per SA from inside tun_dp_rx_tap() or tun_dp_varp_send(); calling
 	 * tun_vnet_rekey(vn) right there is fine. May be NULL: the vnet then

@@ -253,6 +253,7 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 			 struct rx_ctx *c)
 {
 	enum relay relay = relay_of(dp, len, info, c);
+	struct tun_vnet *fvn;
 	uint8_t *copy = NULL;
 
 	/* An SA ANNOUNCE is the exception: only a key holder can make one
@@ -262,11 +263,14 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 		stats_of(dp, flood_vnet(dp, info))->drop_notpeer++;
 		return;
 	}
-	/* A cheap look before any crypto; the window changes only once the
-	 * packet verified. */
+	/* A cheap look before any crypto, in the window of the vnet the
+	 * packet names (one whose SA we do not know is refused anyway); the
+	 * window changes only once the packet verified. */
+	fvn = flood_vnet(dp, info);
 	if (vnet_addr_eq(&info->origin, &dp->local) ||
-	    replay_flood_check(dp->floods, &info->origin, info->seq, dp->now_ms) != REPLAY_NEW) {
-		stats_of(dp, flood_vnet(dp, info))->drop_dup_flood++;
+	    (fvn &&
+	     replay_flood_check(fvn->floods, &info->origin, info->seq, dp->now_ms) != REPLAY_NEW)) {
+		stats_of(dp, fvn)->drop_dup_flood++;
 		return;
 	}
 	c->ri.sender = info->origin;
@@ -283,7 +287,7 @@ static void handle_flood(struct tun_dp *dp, uint8_t *buf, size_t len, const stru
 	}
 	/* Only now, verified and delivered, does (origin, seq) count as seen
 	 * and may the packet travel on. */
-	replay_flood_update(dp->floods, &info->origin, info->seq, dp->now_ms);
+	replay_flood_update(c->vn->floods, &info->origin, info->seq, dp->now_ms);
 	c->vn->st.rx_floods++;
 	if (relay == RELAY_GROUP && flood_set_hops1(c->vn, copy, len, info) == 0) {
 		tun_udp_txq_add(&dp->txq, copy, len, &dp->group);

@@ -3,6 +3,8 @@
  * the two entry points vnetd's event loop calls when an fd is readable.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,16 +21,26 @@ uint64_t tun_dp_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The key of our SA exchange challenges: new at every start, so no
+ * answer to a question of an earlier data path can count. */
+static int dp_challenge_key(struct tun_dp *dp)
+{
+	uint8_t k[ESP_CTL_KEY_LEN];
+	int ok = RAND_bytes(k, sizeof(k)) == 1 && (dp->chal = esp_tag_new(k)) != NULL;
+
+	OPENSSL_cleanse(k, sizeof(k));
+	return ok ? 0 : -EIO;
+}
+
 static int dp_alloc(struct tun_dp *dp)
 {
 	int err;
 
-	if ((err = tun_udp_rxq_init(&dp->rxq)) < 0)
+	if ((err = tun_udp_rxq_init(&dp->rxq)) < 0 || (err = dp_challenge_key(dp)) < 0)
 		return err;
 	dp->slots = malloc((size_t)TUN_TX_SLOTS * TUN_SLOT_SIZE);
 	dp->tapbuf = malloc(TUN_TAP_BIG);
-	dp->floods = replay_flood_new(TUN_FLOOD_ORIGINS, TUN_FLOOD_AGE_MS);
-	if (!dp->slots || !dp->tapbuf || !dp->floods)
+	if (!dp->slots || !dp->tapbuf)
 		return -ENOMEM;
 	return 0;
 }
@@ -69,7 +81,7 @@ void tun_dp_free(struct tun_dp *dp)
 	while (dp->vnets)
 		tun_dp_vnet_del(dp, dp->vnets);
 	tun_rxsa_flush(dp, NULL);
-	replay_flood_free(dp->floods);
+	esp_tag_free(dp->chal);
 	free(dp->slots);
 	free(dp->tapbuf);
 	tun_udp_rxq_fini(&dp->rxq);

@@ -38,16 +38,24 @@
 #define TUN_RXSA_PENDING 1024
 /* How long a MAC learned from traffic (not VARP) is kept as a hint. */
 #define TUN_LEARN_TTL_MS 60000u
-#define TUN_FLOOD_ORIGINS 4096
+/* FLOOD duplicate windows are per vnet (one vnet's floods, genuine or
+ * forged where it has no key, must not move another's window), for this
+ * many origins each. */
+#define TUN_FLOOD_ORIGINS 1024
 #define TUN_FLOOD_AGE_MS 600000u
 /* The SA exchange (tun_saex.c): a sender is asked for its SA at most once
  * per TUN_SA_ASK_MS per vnet (a per-sender budget: forged packets in a
  * sender's name cannot use up anybody else's), and an answer counts only
- * within TUN_SA_CHALLENGE_MS of the question it answers. */
+ * within TUN_SA_CHALLENGE_MS of the question it answers. Our challenges
+ * are not stored: each is a MAC, under a key drawn at start, of (vnet,
+ * sender, TUN_SA_SLOT_MS time slot), so an answer can be checked whatever
+ * became of the entry that asked, and asking again within a slot asks the
+ * same question (a late answer to the first still counts). */
 #define TUN_SA_ASK_MS 100u
 #define TUN_SA_CHALLENGE_MS 3000u
+#define TUN_SA_SLOT_MS 1000u
 /* vnetd is asked to rekey at this outbound sequence number. */
-#define TUN_REKEY_SEQ (0xFFFFFFFFu - (1u << 20))
+#define TUN_REKEY_SEQ ESP_SA_REKEY_SEQ /* 0xF0000000: 2^28 packets to spare */
 
 /* Unknown unicast destinations of one vnet: a small set-associative cache
  * of when each MAC was last reported, so that ops->miss fires at most once
@@ -86,10 +94,11 @@ struct tun_rxsa {
 	struct esp_sa *cur, *prev;
 	uint8_t cur_nonce[ESP_NONCE_LEN], prev_nonce[ESP_NONCE_LEN];
 	uint64_t prev_until_ms;
-	uint8_t challenge[SA_CHALLENGE_LEN];
-	uint64_t challenge_ms; /* when asked; 0: no question open */
-	uint64_t asked_ms;     /* last question (rate limit) */
-	uint64_t ann_used_ms;  /* the announce whose challenge it answered */
+	uint64_t asked_ms;    /* last question (rate limit) */
+	uint64_t ann_used_ms; /* the announce whose challenge it answered */
+	/* The time slot of the question whose answer installed cur: an
+	 * answer to an older question never replaces it. */
+	uint64_t cur_slot;
 };
 
 struct tun_vnet {
@@ -110,6 +119,7 @@ struct tun_vnet {
 	uint8_t ann_challenge[SA_CHALLENGE_LEN];
 	uint64_t ann_ms;
 	struct mac_table *macs;
+	struct replay_flood *floods; /* (origin, seq) seen on this vnet */
 	struct tun_miss miss;
 	struct tun_stats st;
 };
@@ -120,6 +130,7 @@ struct tun_dp {
 	struct tun_dp_ops ops;
 	void *arg;
 	uint64_t flood_seq;
+	struct esp_tag *chal; /* our SA exchange challenges (random key) */
 	struct sockaddr_in group;
 	struct sockaddr_in peers[TUN_PEERS_MAX];
 	size_t npeers;
@@ -127,7 +138,6 @@ struct tun_dp {
 	struct tun_rxsa *rxsa[TUN_RXSA_BUCKETS];
 	size_t nrxsa, npending;
 	struct tun_rxsa *pend_head, *pend_tail; /* pending entries, oldest first */
-	struct replay_flood *floods;
 	struct tun_udp_rxq rxq;
 	struct tun_udp_txq txq;
 	uint8_t *slots;
@@ -176,7 +186,7 @@ struct tun_rxsa *tun_rxsa_get(struct tun_dp *dp, struct tun_vnet *vn,
  * sequence number up to seq counted as seen. The same SA again changes
  * nothing. Returns 0, 1 if it was known already, or -errno. */
 int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
-		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq);
+		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq, uint64_t slot);
 /* Frees the SAs of vn (all if vn is NULL). */
 void tun_rxsa_flush(struct tun_dp *dp, const struct tun_vnet *vn);
 /* tun_vnet_sa_foreach for the receive SAs of vn. */
@@ -195,6 +205,11 @@ bool tun_flood_tag_ok(const struct tun_vnet *vn, const uint8_t *pkt, size_t len)
 void tun_saex_announce(struct tun_dp *dp, struct tun_vnet *vn);
 /* Asks e's sender for its SA unless asked within TUN_SA_ASK_MS. Sent at once. */
 void tun_saex_ask(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi);
+/* Our challenge to `sender` on vn for time slot `slot` (now_ms /
+ * TUN_SA_SLOT_MS). Returns 0 or -EIO. */
+int tun_saex_challenge(const struct tun_dp *dp, const struct tun_vnet *vn,
+		       const struct vnet_addr *sender, uint64_t slot,
+		       uint8_t out[SA_CHALLENGE_LEN]);
 /* Handles a received SA packet (info->kind PKT_SA) from `from` (the UDP
  * source, or the FLOOD origin of a flooded ANNOUNCE, then `flooded`).
  * Returns true if it was genuine and taken, false if refused (counted). */

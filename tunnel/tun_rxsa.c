@@ -177,7 +177,7 @@ static struct esp_sa *sa_make(const struct tun_rxsa *e, uint32_t spi, const uint
 }
 
 int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
-		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq)
+		     const uint8_t nonce[ESP_NONCE_LEN], uint32_t seq, uint64_t slot)
 {
 	struct esp_sa *sa;
 
@@ -185,6 +185,10 @@ int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
 	 * nor bring back the SA the sender just left. */
 	if (same_sa(e->cur, e->cur_nonce, spi, nonce) ||
 	    same_sa(e->prev, e->prev_nonce, spi, nonce))
+		return 1;
+	/* An answer to an older question than the one that told us cur (a
+	 * late or replayed one) is older news: keep cur. */
+	if (e->cur && slot < e->cur_slot)
 		return 1;
 	if ((uint16_t)(spi >> 16) != e->hash16)
 		return -EINVAL;
@@ -202,6 +206,7 @@ int tun_rxsa_install(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi,
 	}
 	esp_sa_free(e->cur);
 	e->cur = sa;
+	e->cur_slot = slot;
 	memcpy(e->cur_nonce, nonce, ESP_NONCE_LEN);
 	return 0;
 }

@@ -54,18 +54,34 @@ void tun_saex_announce(struct tun_dp *dp, struct tun_vnet *vn)
 		tun_encap_ctl(dp, pkt, sizeof(buf), &dp->peers[i]);
 }
 
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+int tun_saex_challenge(const struct tun_dp *dp, const struct tun_vnet *vn,
+		       const struct vnet_addr *sender, uint64_t slot, uint8_t out[SA_CHALLENGE_LEN])
+{
+	uint8_t sb[8];
+	const struct esp_tag_part parts[3] = {
+	    {vn->id.b, VNET_ID_LEN}, {sender->b, VNET_ADDR_LEN}, {sb, sizeof(sb)}};
+
+	put64(sb, slot);
+	return esp_tag_make(dp->chal, parts, 3, out);
+}
+
 void tun_saex_ask(struct tun_dp *dp, struct tun_rxsa *e, uint32_t spi)
 {
 	struct sa_msg m = {.op = SA_MSG_REQUEST, .vnet = e->vn->id, .spi = spi};
 
 	if (e->asked_ms && dp->now_ms - e->asked_ms < TUN_SA_ASK_MS)
 		return;
-	if (RAND_bytes(e->challenge, SA_CHALLENGE_LEN) != 1)
+	if (tun_saex_challenge(dp, e->vn, &e->sender, dp->now_ms / TUN_SA_SLOT_MS, m.challenge) < 0)
 		return;
-	e->asked_ms = e->challenge_ms = dp->now_ms ? dp->now_ms : 1;
+	e->asked_ms = dp->now_ms ? dp->now_ms : 1;
 	m.sender = e->sender;
 	m.asker = dp->local;
-	memcpy(m.challenge, e->challenge, SA_CHALLENGE_LEN);
 	send_addr(dp, e->vn, &m, &e->sender);
 }
 
@@ -89,36 +105,40 @@ static bool fresh(uint64_t asked_ms, uint64_t now_ms)
 	return asked_ms && now_ms - asked_ms < TUN_SA_CHALLENGE_MS;
 }
 
-/* Which of our open questions a REPLY answers: the one we asked its sender
- * (used up), or our last ANNOUNCE (once per sender). */
-static bool answers_us(struct tun_dp *dp, struct tun_rxsa *e, const struct sa_msg *m)
+/* Which of our questions a REPLY answers, as its time slot: one we asked
+ * its sender within TUN_SA_CHALLENGE_MS, or our last ANNOUNCE (once per
+ * sender). 0 if none. */
+static uint64_t answers_us(struct tun_dp *dp, struct tun_rxsa *e, const struct sa_msg *m)
 {
 	struct tun_vnet *vn = e->vn;
+	uint64_t now = dp->now_ms / TUN_SA_SLOT_MS;
+	uint8_t want[SA_CHALLENGE_LEN];
 
-	if (fresh(e->challenge_ms, dp->now_ms) &&
-	    CRYPTO_memcmp(e->challenge, m->challenge, SA_CHALLENGE_LEN) == 0) {
-		e->challenge_ms = 0;
-		return true;
+	for (uint64_t s = now; s + TUN_SA_CHALLENGE_MS / TUN_SA_SLOT_MS > now && s > 0; s--) {
+		if (tun_saex_challenge(dp, vn, &e->sender, s, want) == 0 &&
+		    CRYPTO_memcmp(want, m->challenge, SA_CHALLENGE_LEN) == 0)
+			return s;
 	}
 	if (fresh(vn->ann_ms, dp->now_ms) && e->ann_used_ms != vn->ann_ms &&
 	    CRYPTO_memcmp(vn->ann_challenge, m->challenge, SA_CHALLENGE_LEN) == 0) {
 		e->ann_used_ms = vn->ann_ms;
-		return true;
+		return vn->ann_ms / TUN_SA_SLOT_MS ? vn->ann_ms / TUN_SA_SLOT_MS : 1;
 	}
-	return false;
+	return 0;
 }
 
 static bool on_reply(struct tun_dp *dp, struct tun_vnet *vn, const struct sa_msg *m)
 {
 	struct tun_rxsa *e;
+	uint64_t slot;
 	int rc;
 
 	if (!vnet_addr_eq(&m->asker, &dp->local) || m->suite != vn->suite)
 		return false;
 	e = tun_rxsa_get(dp, vn, &m->sender);
-	if (!e || !answers_us(dp, e, m))
+	if (!e || !(slot = answers_us(dp, e, m)))
 		return false;
-	rc = tun_rxsa_install(dp, e, m->spi, m->nonce, m->seq);
+	rc = tun_rxsa_install(dp, e, m->spi, m->nonce, m->seq, slot);
 	if (rc == 0)
 		vn->st.sa_learned++;
 	return rc >= 0;

@@ -86,7 +86,10 @@ struct tun_vnet *tun_vnet_new(struct tun_dp *dp, const struct tun_vnet_conf *vc)
 	vn->macs = vc->macs;
 	vn->key = vc->key;
 	tun_miss_init(&vn->miss, dp->now_ms);
-	if ((err = tun_tap_init(&vn->tap, vc->tap_fd)) < 0 ||
+	vn->floods = replay_flood_new(TUN_FLOOD_ORIGINS, TUN_FLOOD_AGE_MS);
+	if (!vn->floods)
+		err = -ENOMEM;
+	if (err < 0 || (err = tun_tap_init(&vn->tap, vc->tap_fd)) < 0 ||
 	    (vn->suite != ESP_SUITE_NONE && (err = secure_init(vn)) < 0)) {
 		tun_vnet_free(vn);
 		errno = -err;
@@ -100,6 +103,7 @@ void tun_vnet_free(struct tun_vnet *vn)
 	if (!vn)
 		return;
 	esp_sa_free(vn->tx_sa);
+	replay_flood_free(vn->floods);
 	esp_tag_free(vn->sa_tag);
 	esp_tag_free(vn->flood_tag);
 	esp_key_wipe(&vn->key);

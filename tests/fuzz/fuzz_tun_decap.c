@@ -147,7 +147,7 @@ static int setup(void)
 				0 ||
 			    !(fz.seal_sa[v][s] = esp_sa_new(&k, ESP_SA_OUT)) ||
 			    !(e = tun_rxsa_get(fz.dp, fz.vn[v], &sender)) ||
-			    tun_rxsa_install(fz.dp, e, spi, nonce, 0) != 0)
+			    tun_rxsa_install(fz.dp, e, spi, nonce, 0, 1) != 0)
 				return -1;
 		}
 	}
@@ -246,7 +246,7 @@ static size_t seal_one(int v, int s, const uint8_t *data, size_t len, uint8_t ct
 					    (ctl & 0x80) ? 1 : 0, tagged);
 
 		/* Raw inputs may have moved this origin's window past seq. */
-		*fresh = replay_flood_check(fz.dp->floods, &sender, seq, tun_dp_clock_ms()) ==
+		*fresh = replay_flood_check(fz.vn[v]->floods, &sender, seq, tun_dp_clock_ms()) ==
 			 REPLAY_NEW;
 		plen += (size_t)(pkt - f);
 		pkt = f;
@@ -324,11 +324,9 @@ static void sa_mode(const uint8_t *data, size_t size)
 		flood = false;
 		/* Answer a question we have open (asked now, as a packet in
 		 * .8's name would make us). */
-		if (vn->tx_sa && (e = tun_rxsa_get(fz.dp, vn, &sender))) {
-			memset(e->challenge, 0xc5, SA_CHALLENGE_LEN);
-			e->challenge_ms = tun_dp_clock_ms();
-			memcpy(m.challenge, e->challenge, SA_CHALLENGE_LEN);
-		}
+		if (vn->tx_sa && (e = tun_rxsa_get(fz.dp, vn, &sender)))
+			tun_saex_challenge(fz.dp, vn, &sender, tun_dp_clock_ms() / TUN_SA_SLOT_MS,
+					   m.challenge);
 	}
 	/* The codec refuses what it could not send (a bad SPI): raw mode
 	 * covers that. A `none` vnet has no SA key: sign with another's. */
