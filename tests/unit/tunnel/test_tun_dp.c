@@ -1482,6 +1482,162 @@ static void test_vnet_add_errors(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* ---- review findings: slow answers, one vnet's window, evictions ---- */
+
+/* Receives one batch on h within ms; returns what tun_dp_rx_udp did. */
+static int rx_one(struct host *h, int ms)
+{
+	struct pollfd p = {.fd = tun_dp_fd(h->dp), .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1 ? tun_dp_rx_udp(h->dp) : 0;
+}
+
+static int spoof_open(int num)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)num);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* B's answers take longer than TUN_SA_ASK_MS: A asks again meanwhile, and
+ * the late answer to the first question still counts (the question of
+ * one time slot is the same), so A learns B's new SA. */
+static void test_late_reply(void **state)
+{
+	struct host a, b, *both[2] = {&a, &b};
+	struct vnet_addr pa = lo_addr(HOST_A), pb = lo_addr(HOST_B);
+	uint8_t f[100], rep[2048];
+	ssize_t n = -1;
+	int spoof, k;
+
+	(void)state;
+	assert_int_equal(host_open(&a, HOST_A, false, SEQ0, NULL, NULL), 0);
+	assert_int_equal(host_open(&b, HOST_B, false, SEQ0 + 5000, NULL, NULL), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(tun_dp_peers_set(a.dp, &pb, 1), 0);
+	assert_int_equal(tun_dp_peers_set(b.dp, &pa, 1), 0);
+	hosts_pump(both, 2, 20);
+	assert_true(host_knows(&a, &b));
+	/* B's new SA; its ANNOUNCE is lost on the way. */
+	assert_int_equal(tun_vnet_rekey(b.vn), 0);
+	raw_drain(tun_dp_fd(a.dp), 20);
+	frame_make(f, sizeof(f), bcast, mac_b, 1);
+	spoof = spoof_open(HOST_B);
+	tap_send(&b, f, sizeof(f));
+	rx_one(&a, 50); /* unknown SPI: A asks */
+	for (k = 0; k < 3 && !host_knows(&a, &b); k++) {
+		rx_one(&b, 50);					      /* B answers at once... */
+		n = recv_wait(tun_dp_fd(a.dp), rep, sizeof(rep), 50); /* ...held back */
+		poll(NULL, 0, 110); /* past the ask interval (100 ms) */
+		tap_send(&b, f, sizeof(f));
+		rx_one(&a, 50); /* B's next frame: A asks again */
+		if (n > 0)
+			raw_send(spoof, HOST_A, rep, (size_t)n); /* the late answer */
+		rx_one(&a, 50);
+	}
+	assert_true(n > 0);
+	assert_true(host_knows(&a, &b));
+	close(spoof);
+	host_close(&a);
+	host_close(&b);
+}
+
+/* A clear FLOOD on a `none` vnet claiming origin B with seq 2^63 (no key
+ * needed) moves only that vnet's window: B's floods on the secured vnet
+ * still arrive. */
+static void test_flood_window_per_vnet(void **state)
+{
+	struct host a, b, *both[2] = {&a, &b};
+	struct vnet_addr pa = lo_addr(HOST_A), pb = lo_addr(HOST_B);
+	struct tun_vnet_conf vc = {.suite = ESP_SUITE_NONE};
+	uint8_t f[100], got[2048], pkt[256], *p;
+	struct mac_table *m98 = mac_table_new(64);
+	struct tun_stats st;
+	int t98[2], spoof;
+
+	(void)state;
+	assert_int_equal(host_open(&a, HOST_A, false, SEQ0, NULL, NULL), 0);
+	assert_int_equal(host_open(&b, HOST_B, false, SEQ0 + 5000, NULL, NULL), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, t98), 0);
+	vc.tap_fd = t98[0];
+	vc.macs = m98;
+	vnet_id_from_short(&vc.id, 98);
+	assert_non_null(tun_dp_vnet_add(a.dp, &vc));
+	assert_int_equal(tun_dp_peers_set(a.dp, &pb, 1), 0);
+	assert_int_equal(tun_dp_peers_set(b.dp, &pa, 1), 0);
+	hosts_pump(both, 2, 20);
+	assert_true(host_knows(&a, &b));
+	frame_make(f, sizeof(f), bcast, mac_b, 1);
+	memcpy(pkt + 128, f, sizeof(f));
+	p = pkt_push_vnet(pkt + 128, 128, PKT_FRAME, &vc.id);
+	p = pkt_push_flood(p, (size_t)(p - pkt), &pb, 1ull << 63, 0, false);
+	spoof = spoof_open(HOST_B);
+	raw_send(spoof, HOST_A, p, sizeof(f) + PKT_VNET_HDR_LEN + PKT_FLOOD_HDR_LEN);
+	rx_one(&a, 50);
+	assert_int_equal(recv(t98[1], got, sizeof(got), MSG_DONTWAIT), (ssize_t)sizeof(f));
+	for (int i = 0; i < 3; i++) {
+		tap_send(&b, f, sizeof(f));
+		rx_one(&a, 50);
+		assert_int_equal(tap_recv(&a, got, sizeof(got)), (ssize_t)sizeof(f));
+	}
+	tun_vnet_stats(a.vn, &st);
+	assert_int_equal(st.drop_dup_flood, 0);
+	close(spoof);
+	host_close(&a);
+	host_close(&b);
+	close(t98[0]);
+	close(t98[1]);
+	mac_table_free(m98);
+}
+
+/* 1024 forged packets from as many addresses push every waiting entry
+ * out, A's question to B among them; B's answer still counts, since a
+ * challenge is computed again, not looked up. */
+static void test_pending_eviction(void **state)
+{
+	struct host a, b;
+	struct vnet_addr pb = lo_addr(HOST_B);
+	struct vnet_id id = vnet97();
+
+	(void)state;
+	assert_int_equal(host_open(&a, HOST_A, false, SEQ0, NULL, NULL), 0);
+	assert_int_equal(host_open(&b, HOST_B, false, SEQ0 + 5000, NULL, NULL), 0);
+	assert_int_equal(host_vnet(&a, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(host_vnet(&b, VNET, ESP_SUITE_AES128_GCM), 0);
+	assert_int_equal(tun_vnet_sa_ask(a.vn, &pb), 0);
+	for (int i = 0; i < 1024; i++) {
+		struct vnet_addr s;
+		uint32_t ip = 0x7f000300u + (uint32_t)i, spi;
+		uint8_t pkt[9] = {0};
+		int fd;
+
+		vnet_addr_from_v4(&s, htonl(ip));
+		spi = (uint32_t)esp_key_spi_hash(&id, &s) << 16 | 0x4242;
+		pkt[0] = (uint8_t)(spi >> 24);
+		pkt[1] = (uint8_t)(spi >> 16);
+		pkt[2] = (uint8_t)(spi >> 8);
+		pkt[3] = (uint8_t)spi;
+		pkt[7] = 1;
+		fd = spoof_open((int)(ip & 0xffffff));
+		raw_send(fd, HOST_A, pkt, sizeof(pkt));
+		close(fd);
+	}
+	while (rx_one(&a, 50) > 0)
+		;
+	rx_one(&b, 50); /* B answers the question A asked before the flood */
+	rx_one(&a, 50);
+	assert_true(host_knows(&a, &b));
+	host_close(&a);
+	host_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1507,6 +1663,9 @@ int main(void)
 	    cmocka_unit_test(test_forged_flood_origin),
 	    cmocka_unit_test(test_flood_not_peer),
 	    cmocka_unit_test(test_flood_hops_tag),
+	    cmocka_unit_test(test_late_reply),
+	    cmocka_unit_test(test_flood_window_per_vnet),
+	    cmocka_unit_test(test_pending_eviction),
 	    cmocka_unit_test(test_vnet_add_errors),
 	};
 
