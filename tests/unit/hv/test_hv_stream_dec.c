@@ -12,43 +12,10 @@
 
 #include "hv_clock.h"
 #include "hv_mem.h"
+#include "hv_membuf.h"
 #include "hv_stream.h"
 
 #define RAM (4ull << 20)
-
-struct membuf {
-	uint8_t *b;
-	size_t len, cap, pos;
-};
-
-static int mem_write(void *ctx, const void *p, size_t n)
-{
-	struct membuf *m = ctx;
-
-	if (m->len + n > m->cap) {
-		m->cap = (m->len + n) * 2;
-		m->b = realloc(m->b, m->cap);
-	}
-	memcpy(m->b + m->len, p, n);
-	m->len += n;
-	return 0;
-}
-
-static int mem_read(void *ctx, void *p, size_t n)
-{
-	struct membuf *m = ctx;
-	size_t left = m->len - m->pos;
-
-	if (left == 0)
-		return 0;
-	if (left < n) {
-		m->pos = m->len;
-		return -ENODATA;
-	}
-	memcpy(p, m->b + m->pos, n);
-	m->pos += n;
-	return 1;
-}
 
 static struct membuf stream;
 static struct hv_mem src;
