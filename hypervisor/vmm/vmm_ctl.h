@@ -28,6 +28,16 @@
  * file removed, the domain as it was before); -ENOENT if none runs */
 #define CTL_VMM_CANCEL 0x0106u
 
+/* struct vmm_ctl_migrate + one fd (the connected TCP socket to the
+ * destination, its TLS 1 ended) -> struct vmm_ctl_mig_progress records
+ * (CTL_F_MORE), then one struct vmm_ctl_mig_result + message (CTL_F_REPLY).
+ * docs/migration.md. CTL_VMM_CANCEL stops it before COMMIT. */
+#define CTL_VMM_MIGRATE 0x0107u
+/* On a `vmm --incoming` process: empty -> progress records, then one
+ * struct vmm_ctl_mig_result once the domain runs here (DONE) or the
+ * incoming failed (FAILED; the vmm then exits 2). */
+#define CTL_VMM_INCOMING 0x0108u
+
 /* Keep the domain paused after a save instead of destroying it (xl save -p). */
 #define CTL_VMM_SAVE_F_PAUSE 0x1u
 #define CTL_VMM_PATH_MAX 4096u
@@ -57,6 +67,82 @@ struct vmm_ctl_progress {
 	uint64_t elapsed_ms;	/* since the operation started */
 };
 
+/* --- Migration (docs/migration.md) --- */
+#define VMM_CTL_MIG_F_LIVE 0x1u	  /* pre-copy rounds; else stop-and-copy */
+#define VMM_CTL_MIG_KEY_LEN 32u	  /* TLS 2 PSK, exported from TLS 1 */
+#define VMM_CTL_MIG_DOWNTIME_MS_DEFAULT 300u
+#define VMM_CTL_MIG_ROUNDS_MAX 30u
+#define VMM_CTL_MIG_PEER_MAX 255u
+
+struct vmm_ctl_migrate {
+	uint32_t flags;		 /* VMM_CTL_MIG_F_* */
+	uint32_t downtime_ms;	 /* target; 0: VMM_CTL_MIG_DOWNTIME_MS_DEFAULT */
+	uint32_t bandwidth_mbps; /* cap in MiB/s; 0: unlimited */
+	uint32_t max_rounds;	 /* 0: VMM_CTL_MIG_ROUNDS_MAX */
+	uint8_t key[VMM_CTL_MIG_KEY_LEN];
+	uint32_t peer_len; /* bytes of peer name that follow (for messages), no NUL */
+	uint32_t pad;
+	/* char peer[peer_len] ("host2:8002") */
+};
+
+enum vmm_ctl_mig_phase {
+	VMM_CTL_MIG_CONNECT = 0,  /* TLS 2 handshake */
+	VMM_CTL_MIG_PRECOPY = 1,  /* live rounds, guest running */
+	VMM_CTL_MIG_STOPCOPY = 2, /* guest stopped: last pages, vCPUs, devices, END */
+	VMM_CTL_MIG_HANDOVER = 3, /* READY / COMMIT / RUNNING */
+	VMM_CTL_MIG_DONE = 4,
+};
+
+struct vmm_ctl_mig_progress {
+	uint32_t phase;		  /* enum vmm_ctl_mig_phase */
+	uint32_t round;		  /* 1-based; 0 before the first */
+	uint64_t mem_bytes;	  /* guest RAM */
+	uint64_t bytes_sent;	  /* stream bytes (incoming: received) so far */
+	uint64_t round_done;	  /* pages of this round sent so far */
+	uint64_t round_pages;	  /* pages this round sends */
+	uint64_t dirty_rate_bps;  /* measured over the last round, bytes/s */
+	uint64_t throughput_bps;  /* measured over the last round, bytes/s */
+	uint64_t elapsed_ms;	  /* since the migration started */
+	uint32_t throttle_pct;	  /* share of time the vCPUs are held, 0..99 */
+	uint32_t pad;
+};
+
+enum vmm_ctl_mig_outcome {
+	VMM_CTL_MIG_OK = 0,	   /* the destination runs it; the source vmm exits */
+	VMM_CTL_MIG_FAILED = 1,	   /* before commit: the source runs on, untouched */
+	VMM_CTL_MIG_AMBIGUOUS = 2, /* lost after COMMIT: the source stays paused */
+	VMM_CTL_MIG_CANCELLED = 3, /* CTL_VMM_CANCEL before commit: the source runs on */
+};
+
+#define VMM_CTL_MIG_ROUND_MAX 64u /* rounds listed in a result */
+#define VMM_CTL_MIG_MSG_MAX 1024u
+
+struct vmm_ctl_mig_round {
+	uint64_t pages; /* PAGES entries sent in the round (zero pages included) */
+	uint64_t bytes; /* stream bytes of the round */
+	uint64_t ms;	/* duration */
+};
+
+struct vmm_ctl_mig_result {
+	uint32_t outcome; /* enum vmm_ctl_mig_outcome */
+	int32_t err;	  /* 0 or the negative errno of the failure */
+	uint64_t total_ms;
+	uint64_t downtime_us; /* vCPU stop to RUNNING received (0 unless OK) */
+	uint64_t bytes;	      /* stream bytes */
+	uint32_t rounds;      /* rounds run, the stop-and-copy round included */
+	uint32_t nround;      /* entries that follow, min(rounds, VMM_CTL_MIG_ROUND_MAX) */
+	uint32_t msg_len;     /* bytes of message after the rounds, no NUL */
+	uint32_t pad;
+	/* struct vmm_ctl_mig_round round[nround]; char msg[msg_len] */
+};
+
+/* A decoded result. */
+struct vmm_mig_result {
+	struct vmm_ctl_mig_result rec;
+	struct vmm_ctl_mig_round round[VMM_CTL_MIG_ROUND_MAX];
+	char msg[VMM_CTL_MIG_MSG_MAX + 1];
+};
+
 /*
  * CTL_VMM_STATUS reply: struct vmm_ctl_status, then 4 + nvifs strings,
  * each a u16 length and that many bytes without NUL: name, kernel, extra,
@@ -72,7 +158,7 @@ struct vmm_ctl_progress {
 struct vmm_ctl_status {
 	uint32_t version; /* VMM_CTL_STATUS_VERSION */
 	uint32_t size;	  /* sizeof(struct vmm_ctl_status) */
-	uint32_t state;	  /* 0 running, 1 paused, 2 crashed, 3 halted */
+	uint32_t state;	  /* 0 running, 1 paused, 2 crashed, 3 halted, 4 incoming */
 	uint32_t nvifs;	  /* <= VMM_CTL_VIF_MAX */
 	int32_t id;
 	int32_t pid;
@@ -104,6 +190,19 @@ int vmm_msg_status_enc(const struct vmm_status *st, void *buf, size_t cap);
 int vmm_msg_status_dec(const void *p, size_t len, struct vmm_status *st, char *err, size_t errlen);
 int vmm_msg_progress_dec(const void *p, size_t len, struct vmm_ctl_progress *pr, char *err,
 			 size_t errlen);
+int vmm_msg_migrate_enc(const struct vmm_ctl_migrate *m, const char *peer, void *buf, size_t cap);
+/* peer gets peer_len bytes + NUL (cap VMM_CTL_MIG_PEER_MAX + 1). */
+int vmm_msg_migrate_dec(const void *p, size_t len, struct vmm_ctl_migrate *m, char *peer,
+			char *err, size_t errlen);
+int vmm_msg_mig_progress_dec(const void *p, size_t len, struct vmm_ctl_mig_progress *pr,
+			     char *err, size_t errlen);
+int vmm_msg_mig_result_enc(const struct vmm_mig_result *r, void *buf, size_t cap);
+int vmm_msg_mig_result_dec(const void *p, size_t len, struct vmm_mig_result *r, char *err,
+			   size_t errlen);
+/* "connect", "precopy", ...; "ok", "failed", "ambiguous", "cancelled". */
+const char *vmm_msg_mig_phase_name(uint32_t phase);
+const char *vmm_msg_mig_outcome_name(uint32_t outcome);
+
 /* "running", "paused", "crashed", "halted" or "unknown". */
 const char *vmm_msg_state_name(uint32_t state);
 /* "save" / "pages", ...: for people. */
