@@ -323,6 +323,7 @@ static void vmm_mig_free(struct vmm_mig_job *m)
 	hv_stream_live_stage_fini(&m->stage);
 	hv_pgdig_fini(&m->dig);
 	free(m->bitmap);
+	free(m->fresh);
 	free(m);
 }
 
@@ -367,7 +368,8 @@ static struct vmm_mig_job *vmm_mig_new(struct vmm *vmm, const struct vmm_ctl_mig
 	m->t0 = vmm_mig_now_ns();
 	m->words = hv_dirty_log_words(vmm->vm);
 	m->bitmap = calloc(m->words, 8);
-	if (!m->bitmap || hv_stream_live_stage_init(&m->stage) < 0 ||
+	m->fresh = calloc(m->words, 8);
+	if (!m->bitmap || !m->fresh || hv_stream_live_stage_init(&m->stage) < 0 ||
 	    hv_pgdig_init(&m->dig, hv_mem_npages(&vmm->vm->mem)) < 0) {
 		m->fd = -1;
 		vmm_mig_free(m);
