@@ -270,6 +270,8 @@ static int vmm_mig_end(struct vmm_mig_job *m, int rc)
 	if (m->logging)
 		hv_dirty_log_stop(vmm->vm);
 	m->logging = 0;
+	if (m->step == VMM_MIG_STEP_ROUND && m->round) /* the round cut short */
+		vmm_mig_round_done(m, vmm_mig_now_ns());
 	if (rc == 0) {
 		r->outcome = VMM_CTL_MIG_OK;
 	} else if (m->committed) {
@@ -298,7 +300,7 @@ static int vmm_mig_step(struct vmm_io_job *job)
 			  : m->step == VMM_MIG_STEP_ROUND ? VMM_CTL_MIG_PRECOPY
 							  : VMM_CTL_MIG_STOPCOPY);
 	if (m->cancel)
-		return vmm_mig_end(m, vmm_mig_fail(m, -ECANCELED, "cancelled"));
+		return vmm_mig_end(m, vmm_mig_fail(m, -ECANCELED, "a cancel was asked for"));
 	switch (m->step) {
 	case VMM_MIG_STEP_CONNECT:
 		rc = vmm_mig_connect(m);

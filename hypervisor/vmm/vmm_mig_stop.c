@@ -150,7 +150,7 @@ int vmm_mig_stop_copy(struct vmm_mig_job *m)
 		return rc;
 	m->split.ready = vmm_mig_us(&t);
 	if (vmm_op_commit(m->vmm))
-		return vmm_mig_fail(m, -ECANCELED, "cancelled");
+		return vmm_mig_fail(m, -ECANCELED, "a cancel was asked for");
 	m->committed = 1;
 	if ((rc = vmm_mig_send_rec(&m->conn, VMM_MIG_REC_COMMIT, 0, NULL)) < 0)
 		return vmm_mig_fail(m, rc, "sending COMMIT to %s: %s", m->peer, strerror(-rc));

@@ -140,6 +140,8 @@ static int vmm_mig_wait(struct vmm_mig_conn *c, int r, uint64_t deadline)
 		return -ECONNRESET;
 	else if (e == SSL_ERROR_SYSCALL)
 		return errno == EPIPE || errno == ECONNRESET || errno == 0 ? -EPIPE : -errno;
+	else if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return -EPIPE; /* the peer closed without close_notify: it gave up */
 	else
 		return -EPROTO;
 	for (;;) {
