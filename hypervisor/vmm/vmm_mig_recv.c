@@ -105,6 +105,14 @@ static int vmm_in_cfg(struct vmm *vmm, const struct hv_stream_state *st, char *e
 	return 0;
 }
 
+/* The vmm is ending (destroy, a signal): a wait for the source gives up. */
+static int vmm_in_stopping(void *arg)
+{
+	struct vmm *vmm = arg;
+
+	return __atomic_load_n(&vmm->stopping, __ATOMIC_ACQUIRE);
+}
+
 /* TLS 2, HEADER, config and VM. */
 static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char *err, size_t errlen)
 {
@@ -112,6 +120,8 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	char why[HV_STREAM_ERR_MAX + 64];
 	int rc;
 
+	c->conn.cancelled = vmm_in_stopping;
+	c->conn.arg = vmm;
 	if ((rc = vmm_mig_conn_open(&c->conn, fd, key, 1, err, errlen)) < 0)
 		return rc;
 	if ((rc = hv_stream_in_init(&c->in, vmm_mig_conn_read_cb, &c->conn)) < 0) {

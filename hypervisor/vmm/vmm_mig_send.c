@@ -59,6 +59,8 @@ static int vmm_mig_cancelled(void *arg)
 	struct vmm *vmm = arg;
 	int c;
 
+	if (__atomic_load_n(&vmm->stopping, __ATOMIC_ACQUIRE))
+		return 1;
 	pthread_mutex_lock(&vmm->lock);
 	c = vmm->op && vmm->op->cancel && !vmm->op->committed;
 	pthread_mutex_unlock(&vmm->lock);
