@@ -60,11 +60,12 @@ void *vmm_net_ring_desc(struct vmm_net_ring *ring, uint32_t i, int rx, uint32_t 
 		ring_break(ring, VMM_NET_RING_ELEN);
 		return NULL;
 	}
-	*len = rx ? TERN_NET_FRAME_MAX : d.len;
-	if (!(p = hv_mem_ptr(ring->mem, d.addr, *len))) {
+	uint32_t n = rx ? TERN_NET_FRAME_MAX : d.len;
+	if (!(p = hv_mem_ptr(ring->mem, d.addr, n))) {
 		ring_break(ring, VMM_NET_RING_EADDR);
 		return NULL;
 	}
+	*len = n;
 	return p;
 }
 
