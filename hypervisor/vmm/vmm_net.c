@@ -302,9 +302,10 @@ static void net_log_broken(struct vmm_net_dev *d)
 	if (d->broken_logged || (!d->tx.err && !d->rx.err))
 		return;
 	d->broken_logged = 1;
-	log_warn("domain %s: vif %u: guest broke its %s ring (%s): device stopped",
-		 d->vmm->cfg.name, d->idx, r == &d->tx ? "TX" : "RX",
-		 vmm_net_ring_err_name(r->err));
+	log_warn("domain %s: vif %u: guest broke its %s ring (%s): device stopped (used %u, "
+		 "available %u)",
+		 d->vmm->cfg.name, d->idx, r == &d->tx ? "TX" : "RX", vmm_net_ring_err_name(r->err),
+		 r->used, r->err == VMM_NET_RING_EINDEX ? r->bad_avail : r->avail);
 }
 
 /* Sleeps until a kick, a frame (while RX buffers are posted) or stop.

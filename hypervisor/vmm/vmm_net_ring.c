@@ -37,6 +37,7 @@ int vmm_net_ring_pending(struct vmm_net_ring *ring)
 	avail = __atomic_load_n(&ring->r->avail, __ATOMIC_ACQUIRE);
 	n = avail - ring->used;
 	if (n > TERN_NET_RING_ENTRIES) {
+		ring->bad_avail = avail;
 		ring_break(ring, VMM_NET_RING_EINDEX);
 		return -EPROTO;
 	}

@@ -34,6 +34,7 @@ struct vmm_net_ring {
 	uint32_t used;	/* ours; published to r->used */
 	uint32_t avail; /* the last checked snapshot of r->avail */
 	enum vmm_net_ring_err err;
+	uint32_t bad_avail; /* EINDEX: the index the guest wrote */
 	uint64_t errors[VMM_NET_RING_NERR];
 };
 
