@@ -3,7 +3,11 @@
  * and TCP streams on port 7. Prints its counters once a second of guest
  * time when they changed:
  *   echo: icmp=<n> udp=<n> tcp_conns=<n> tcp_bytes=<n> rx=<n> tx=<n>
- *         drops: link=<n> ip=<n> ipchk=<n> tcp=<n> tcpchk=<n> udp=<n> bad=<n>
+ *   echo: drops link=<n> eth=<n> ip=<n> iplen=<n> ipchk=<n> tcp=<n> tcpchk=<n>
+ *         udp=<n> udpchk=<n> bad=<n>
+ * (lwIP's counters: eth = frames too short or of an unknown type, iplen =
+ * truncated IP headers, *chk = bad checksums; bad = lengths the vmm
+ * reported that cannot be.)
  * A TCP connection whose send buffer is full keeps the unsent rest and
  * stops acknowledging (tcp_recved) until it drains: the client is slowed,
  * nothing is lost.
@@ -160,8 +164,10 @@ static uint64_t echo_report(uint64_t last)
 		  (unsigned long)echo_conns, (unsigned long)echo_bytes,
 		  (unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
 		  (unsigned long)ns->kicks);
-	rt_printf("echo: drops link=%u ip=%u ipchk=%u tcp=%u tcpchk=%u udp=%u udpchk=%u bad=%lu\n",
-		  (unsigned)lwip_stats.link.drop, (unsigned)lwip_stats.ip.drop,
+	rt_printf("echo: drops link=%u eth=%u ip=%u iplen=%u ipchk=%u tcp=%u tcpchk=%u udp=%u "
+		  "udpchk=%u bad=%lu\n",
+		  (unsigned)lwip_stats.link.drop, (unsigned)lwip_stats.etharp.proterr,
+		  (unsigned)lwip_stats.ip.drop, (unsigned)lwip_stats.ip.lenerr,
 		  (unsigned)lwip_stats.ip.chkerr, (unsigned)lwip_stats.tcp.drop,
 		  (unsigned)lwip_stats.tcp.chkerr, (unsigned)lwip_stats.udp.drop,
 		  (unsigned)lwip_stats.udp.chkerr, (unsigned long)ns->rx_bad);

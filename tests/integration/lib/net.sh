@@ -40,6 +40,8 @@ net_init() {
 	trap net_cleanup EXIT
 	ip netns add "$NET_NS"
 	in_ns ip link set lo up
+	# No IPv6 chatter (router solicitations, MLD) in the guests' counters.
+	in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	in_ns "$NLTOOL" bridge-add br0 1500 >/dev/null
 	local i
 	for i in $(seq 0 $((${2:-1} - 1))); do
