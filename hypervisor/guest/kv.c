@@ -114,9 +114,8 @@ static void kv_request(char *line, size_t n, char *out, size_t cap)
 			rt_snprintf(out, cap, "ERR bad key");
 			return;
 		}
-		struct kv_ent *e = kv_cap ? *kv_slot(kv_tab, kv_cap, line + 4, kn,
-						     kv_hash(line + 4, kn))
-					  : NULL;
+		struct kv_ent *e =
+		    kv_cap ? *kv_slot(kv_tab, kv_cap, line + 4, kn, kv_hash(line + 4, kn)) : NULL;
 		if (e)
 			rt_snprintf(out, cap, "VALUE %.*s", (int)e->vlen, e->data + e->klen);
 		else

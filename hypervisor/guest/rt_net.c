@@ -143,8 +143,8 @@ static void net_flush(void)
 static void net_block(uint64_t max_wait_ns)
 {
 	uint32_t next = sys_timeouts_sleeptime();
-	uint64_t wait = next == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? max_wait_ns
-								: (uint64_t)next * 1000000u;
+	uint64_t wait =
+	    next == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? max_wait_ns : (uint64_t)next * 1000000u;
 
 	if (wait > max_wait_ns)
 		wait = max_wait_ns;
@@ -217,8 +217,9 @@ static int net_addr(ip4_addr_t *ip, ip4_addr_t *mask, ip4_addr_t *gw, uint32_t *
 		*slash = 0;
 		bits = 0;
 		for (const char *p = slash + 1; *p; p++)
-			bits = (*p >= '0' && *p <= '9' && bits < 100) ? bits * 10 + (uint32_t)(*p - '0')
-								       : 99;
+			bits = (*p >= '0' && *p <= '9' && bits < 100)
+				   ? bits * 10 + (uint32_t)(*p - '0')
+				   : 99;
 	}
 	if (!ip4addr_aton(s, ip) || bits < 1 || bits > 32 ||
 	    rt_cmdline_str("gw", "", g, sizeof(g)) < 0 || (g[0] && !ip4addr_aton(g, gw))) {

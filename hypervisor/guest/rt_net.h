@@ -15,12 +15,12 @@
 /* The driver's counters (lwIP's own are in lwip_stats). */
 struct rt_net_stats {
 	uint64_t rx_frames, tx_frames;
-	uint64_t rx_nomem;  /* no pbuf for a received frame: dropped */
-	uint64_t rx_bad;    /* the vmm reported a length that cannot be */
-	uint64_t tx_full;   /* TX ring full for too long: frame dropped */
-	uint64_t tx_big;    /* frame longer than TERN_NET_FRAME_MAX: dropped */
-	uint64_t kicks;	    /* TERN_HC_NET_KICK hypercalls */
-	uint64_t yields;    /* blocks in the yield hypercall */
+	uint64_t rx_nomem; /* no pbuf for a received frame: dropped */
+	uint64_t rx_bad;   /* the vmm reported a length that cannot be */
+	uint64_t tx_full;  /* TX ring full for too long: frame dropped */
+	uint64_t tx_big;   /* frame longer than TERN_NET_FRAME_MAX: dropped */
+	uint64_t kicks;	   /* TERN_HC_NET_KICK hypercalls */
+	uint64_t yields;   /* blocks in the yield hypercall */
 };
 
 /* Brings up device 0 from the boot info with the address from the command

@@ -41,9 +41,9 @@ struct vmm {
 	struct vmm_sink *con_stdout, *con_log; /* vmm_console.c: output rings */
 	uint64_t bytes_out, bytes_in;
 
-	int event_fd;	   /* vCPU and I/O threads -> main loop: state changed */
+	int event_fd;	    /* vCPU and I/O threads -> main loop: state changed */
 	struct vmm_net net; /* vmm_net.c: the vifs' backends */
-	struct vmm_io *io; /* the I/O thread, NULL until started */
+	struct vmm_io *io;  /* the I/O thread, NULL until started */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -142,8 +142,8 @@ static int net_dev_init(struct vmm *vmm, unsigned i, const struct vmm_net_opts *
 		rx_used = net->saved.dev[i].rx_used;
 	} else if (net->restored) {
 		/* A stream without net state: the MAC the guest booted with. */
-		const struct tern_boot_info *bi = hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO,
-							     sizeof(*bi));
+		const struct tern_boot_info *bi =
+		    hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO, sizeof(*bi));
 		if (i < bi->ndevs)
 			memcpy(d->mac, bi->net[i].mac, 6);
 	}
@@ -372,9 +372,9 @@ static void net_announce(struct vmm_net_dev *d)
 	uint8_t f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 	memcpy(f + 6, d->mac, 6);
-	f[12] = 0x80, f[13] = 0x35;		  /* ETH_P_RARP */
-	f[14] = 0x00, f[15] = 0x01;		  /* Ethernet */
-	f[16] = 0x08, f[17] = 0x00;		  /* IPv4 */
+	f[12] = 0x80, f[13] = 0x35;		    /* ETH_P_RARP */
+	f[14] = 0x00, f[15] = 0x01;		    /* Ethernet */
+	f[16] = 0x08, f[17] = 0x00;		    /* IPv4 */
 	f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 3; /* reverse request */
 	memcpy(f + 22, d->mac, 6);
 	memcpy(f + 32, d->mac, 6);

@@ -61,7 +61,7 @@ struct vmm_net_saved {
 struct vmm_net {
 	unsigned ndevs;
 	struct vmm_net_dev dev[TERN_NET_MAX];
-	int stop_fd; /* eventfd: stop every thread */
+	int stop_fd;	      /* eventfd: stop every thread */
 	pthread_mutex_t busy; /* held by a thread while it touches guest RAM */
 	int have_saved;	      /* `saved` was loaded from a stream */
 	struct vmm_net_saved saved;
