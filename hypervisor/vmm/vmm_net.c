@@ -190,6 +190,18 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 			 o->ntaps, vmm->cfg.name, net->ndevs);
 		return -EINVAL;
 	}
+	if (restored) {
+		/* Only rings the guest was told about: elsewhere that memory
+		 * is the guest's own (a stream from before it had vifs). */
+		const struct tern_boot_info *bi =
+		    hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO, sizeof(*bi));
+		if (bi->ndevs < net->ndevs) {
+			log_warn("domain %s: the guest knows %u of its %u vifs: the others stay "
+				 "unconnected",
+				 vmm->cfg.name, bi->ndevs, net->ndevs);
+			net->ndevs = bi->ndevs;
+		}
+	}
 	if (net->have_saved && net->saved.ndevs != net->ndevs) {
 		snprintf(err, errlen, "saved stream has %u network devices, the config %u vifs",
 			 net->saved.ndevs, net->ndevs);

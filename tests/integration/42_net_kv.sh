@@ -2,7 +2,8 @@
 # 42_net_kv: the kv guest serves a python3 client over TCP: 10,000 SETs
 # (pipelined in batches of 500), then 10,000 GETs that must return every
 # value, COUNT 10000, NOTFOUND for a key never set, ERR for a bad request;
-# a second connection sees the same data. Then `port=` moves the service.
+# a second connection sees the same data. Then `port=` moves the service
+# and the vmm gets its TAP as an open fd (--tap-fd), as migrated hands it.
 #
 #   namespace tn$$:  br0 10.97.0.1/24 ── tap0 ── vmm (kv.elf, 10.97.0.11:7070)
 #                     ^ python3 client
@@ -54,8 +55,8 @@ wait_for "$dir/k.out" '^kv: keys=10000 sets=10001 gets=10002 conns=2$' 30 ||
 "$CTL" -s "$dir/k.sock" destroy >/dev/null || fail "destroy"
 wait_exit "$pid" 50 || fail "vmm did not exit"
 
-# port= moves the service.
-net_vmm "$dir/p.out" "$dir/p.err" --config "$dir/k.cfg" --tap tap0 \
+# port= moves the service; this time the TAP comes as an open fd (--tap-fd).
+net_vmm_fd "$dir/p.out" "$dir/p.err" tap0 --config "$dir/k.cfg" \
 	"extra=ip=10.97.0.11/24 port=7171"
 wait_for "$dir/p.out" '^kv: ready tcp/7171$' 100 || fail "kv guest on port 7171 not ready"
 in_ns timeout 30 python3 "$dir/kv.py" 7171 10 >"$dir/py2.out" 2>&1 || fail "client on 7171: $(cat "$dir/py2.out")"

@@ -67,6 +67,24 @@ net_vmm() {
 	pids+=("$pid")
 }
 
+# net_vmm_fd OUT ERR TAP ARGS...: like net_vmm, but the TAP is opened here
+# (python3: /dev/net/tun, TUNSETIFF) and handed over as fd 5, the way
+# migrated passes one: `vmm --tap-fd 5 ARGS...`.
+net_vmm_fd() {
+	local out=$1 err=$2 tap=$3
+	shift 3
+	ip netns exec "$NET_NS" python3 -c '
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))  # TUNSETIFF, IFF_TAP|IFF_NO_PI
+os.dup2(fd, 5)
+os.close(fd)
+os.execv(sys.argv[2], [sys.argv[2], "--tap-fd", "5"] + sys.argv[3:])
+' "$tap" "$VMM" "$@" </dev/null >"$out" 2>"$err" &
+	pid=$!
+	pids+=("$pid")
+}
+
 # net_cfg FILE NAME IMAGE MiB VIF EXTRA: a one-vif domain (VIF e.g.
 # 'bridge=br0' or 'mac=00:16:3e:..., bridge=br0').
 net_cfg() {
