@@ -180,6 +180,11 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 		net->dev[i].tap_fd = net->dev[i].kick_fd = net->dev[i].wake_fd = -1;
 	pthread_mutex_init(&net->busy, NULL);
 	net->ndevs = vmm->cfg.nvifs;
+	net->dirty_words = (hv_mem_npages(&vmm->vm->mem) + 63) / 64;
+	if (net->ndevs && !(net->dirty = calloc(net->dirty_words, sizeof(uint64_t)))) {
+		snprintf(err, errlen, "net: dirty bitmap: %s", strerror(errno));
+		return -ENOMEM;
+	}
 	net->restored = restored;
 	if ((net->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "net: eventfd: %s", strerror(errno));
@@ -215,6 +220,31 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 	return 0;
 }
 
+/* The guest pages this thread wrote, for a migration's dirty set (KVM's
+ * log does not see writes from the host). */
+static void net_dirty(struct vmm_net *net, uint64_t gpa, uint64_t len)
+{
+	if (!net->dirty || !len)
+		return;
+	for (uint64_t pg = gpa >> 12; pg <= (gpa + len - 1) >> 12; pg++)
+		if (pg / 64 < net->dirty_words)
+			__atomic_fetch_or(&net->dirty[pg / 64], 1ull << (pg % 64),
+					  __ATOMIC_RELAXED);
+}
+
+static void net_dirty_ring(struct vmm_net *net, const struct vmm_net_ring *r)
+{
+	net_dirty(net, r->gpa, TERN_NET_RING_SPAN);
+}
+
+void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords)
+{
+	struct vmm_net *net = &vmm->net;
+
+	for (uint64_t i = 0; net->dirty && i < nwords && i < net->dirty_words; i++)
+		bitmap[i] |= __atomic_exchange_n(&net->dirty[i], 0, __ATOMIC_RELAXED);
+}
+
 static void net_wake(struct vmm_net_dev *d)
 {
 	uint64_t one = 1;
@@ -247,6 +277,7 @@ static unsigned net_tx(struct vmm_net_dev *d)
 		d->c.tx_frames++;
 		d->c.tx_bytes += len;
 	}
+	net_dirty_ring(&d->vmm->net, &d->tx);
 	if (i && vmm_net_ring_publish(&d->tx, i))
 		net_wake(d);
 	return i;
@@ -287,10 +318,13 @@ static unsigned net_rx(struct vmm_net_dev *d)
 			continue;
 		}
 		vmm_net_ring_set_len(&d->rx, i, (uint32_t)r);
+		net_dirty(&d->vmm->net, (uint64_t)((uint8_t *)p - d->vmm->vm->mem.base),
+			  (uint64_t)r);
 		d->c.rx_frames++;
 		d->c.rx_bytes += (uint64_t)r;
 		i++;
 	}
+	net_dirty_ring(&d->vmm->net, &d->rx);
 	if (i && vmm_net_ring_publish(&d->rx, i))
 		net_wake(d);
 	return reads;
@@ -326,13 +360,17 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 {
 	struct vmm_net *net = &d->vmm->net;
 	struct pollfd p[3] = {{net->stop_fd, POLLIN, 0}, {d->kick_fd, POLLIN, 0}, {-1, POLLIN, 0}};
-	int awake = 0, timeout = run ? -1 : NET_PAUSED_POLL_MS;
+	int awake = 0, timeout;
 	uint64_t v;
 
 	pthread_mutex_lock(&net->busy);
+	run = run && net_running(d->vmm); /* a pause may have come since the batch */
+	timeout = run ? -1 : NET_PAUSED_POLL_MS;
 	if (run && !d->tx.err && !d->rx.err) {
 		int txp = vmm_net_ring_notify(&d->tx, 1);
 		int rxp = vmm_net_ring_notify(&d->rx, 1);
+		net_dirty_ring(net, &d->tx);
+		net_dirty_ring(net, &d->rx);
 		awake = txp > 0;
 		if (rxp > 0) {
 			vmm_net_ring_notify(&d->rx, 0); /* buffers there: no kick needed */
@@ -446,6 +484,8 @@ void vmm_net_fini(struct vmm *vmm)
 	}
 	close(net->stop_fd);
 	net->stop_fd = -1;
+	free(net->dirty);
+	net->dirty = NULL;
 	net->ndevs = 0;
 	pthread_mutex_destroy(&net->busy);
 }

@@ -65,7 +65,9 @@ struct vmm_net {
 	pthread_mutex_t busy; /* held by a thread while it touches guest RAM */
 	int have_saved;	      /* `saved` was loaded from a stream */
 	struct vmm_net_saved saved;
-	int restored; /* announce the MACs (RARP) before moving frames */
+	int restored;	 /* announce the MACs (RARP) before moving frames */
+	uint64_t *dirty; /* guest pages the net threads wrote, bit per 4 KiB */
+	uint64_t dirty_words;
 };
 
 /* Parses --tap NAME and --tap-fd N (getopt's optarg); 0 or -EINVAL with a
@@ -90,6 +92,12 @@ uint64_t vmm_net_yield_ready(struct vmm *vmm, struct pollfd *pfd, int n);
 /* After the vCPUs parked: waits until no backend thread touches guest RAM
  * (they check the pause themselves before their next batch). */
 void vmm_net_quiesce(struct vmm *vmm);
+/* ORs the guest pages the net threads wrote since the last call into
+ * bitmap (one bit per 4 KiB page, KVM's dirty-log layout, nwords u64
+ * words) and forgets them. KVM's dirty log does not see these host writes:
+ * a live migration adds them to every round, the last one after
+ * vmm_net_quiesce(). */
+void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords);
 extern const struct hv_dev_ops vmm_net_dev_ops; /* ctx: the vmm */
 
 #endif
