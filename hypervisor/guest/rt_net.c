@@ -31,6 +31,7 @@ struct rt_net {
 	uint32_t tx_avail;	  /* our copy of tx->avail */
 	uint32_t rx_cons;	  /* next RX slot to read */
 	int kick_pending;	  /* TX avail moved since the last kick check */
+	uint32_t resumes;	  /* the clock page's resume count we announced at */
 	struct rt_net_stats st;
 };
 
@@ -157,9 +158,26 @@ static void net_block(uint64_t max_wait_ns)
 	net.rx->guest_notify = 0;
 }
 
+static void net_garp(void *arg)
+{
+	(void)arg;
+	etharp_gratuitous(&net.netif);
+}
+
 void rt_net_run(uint64_t max_wait_ns)
 {
-	unsigned n = net_rx();
+	unsigned n;
+
+	/* Restored or migrated: tell the LAN our IP is at our MAC now (the vmm
+	 * has announced the MAC with RARP; neighbours' ARP caches need this). */
+	if (rt_clock_resumes() != net.resumes) {
+		net.resumes = rt_clock_resumes();
+		net_garp(NULL);
+		/* Again later: the bridge port may take a moment to forward. */
+		sys_timeout(250, net_garp, NULL);
+		sys_timeout(1000, net_garp, NULL);
+	}
+	n = net_rx();
 
 	sys_check_timeouts();
 	net_flush();
@@ -254,6 +272,7 @@ int rt_net_start(void)
 		rt_printf("net: vif0: netif_add failed\n");
 		return -RT_EINVAL;
 	}
+	net.resumes = rt_clock_resumes();
 	netif_set_default(&net.netif);
 	netif_set_up(&net.netif);
 	netif_set_link_up(&net.netif);

@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,6 +33,10 @@
 #define NET_BATCH 64u
 #define NET_PAUSED_POLL_MS 10
 #define NET_SCRATCH (64u * 1024u) /* the tail of an oversized frame */
+/* After a restore the MAC is announced before the guest runs and then 3
+ * more times, 100, 300 and 600 ms later (as QEMU does): a bridge port that
+ * just got its carrier back may drop the first. */
+#define NET_ANNOUNCE_STEP_MS 100u
 
 static uint8_t net_scratch[TERN_NET_MAX][NET_SCRATCH];
 
@@ -245,6 +250,16 @@ void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords)
 		bitmap[i] |= __atomic_exchange_n(&net->dirty[i], 0, __ATOMIC_RELAXED);
 }
 
+static void net_announce(struct vmm_net_dev *d);
+
+static uint64_t net_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void net_wake(struct vmm_net_dev *d)
 {
 	uint64_t one = 1;
@@ -378,6 +393,18 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 		}
 	}
 	pthread_mutex_unlock(&net->busy);
+	if (d->announce_left) {
+		int64_t ms = (int64_t)(d->announce_next - net_now_ms());
+		if (ms <= 0) {
+			net_announce(d);
+			d->announce_left--;
+			d->announce_next =
+			    net_now_ms() + NET_ANNOUNCE_STEP_MS * (4u - d->announce_left);
+			ms = d->announce_left ? (int64_t)NET_ANNOUNCE_STEP_MS : -1;
+		}
+		if (ms >= 0 && (timeout < 0 || ms < timeout))
+			timeout = (int)ms;
+	}
 	if (!awake && poll(p, 3, timeout) < 0 && errno != EINTR)
 		log_warn("vif %u: poll: %s", d->idx, strerror(errno));
 	if (read(d->kick_fd, &v, sizeof(v)) == sizeof(v))
@@ -431,7 +458,7 @@ static void net_announce(struct vmm_net_dev *d)
 	if (d->tap_fd >= 0 && write(d->tap_fd, f, sizeof(f)) != (ssize_t)sizeof(f))
 		log_warn("domain %s: vif %u: RARP announce: %s", d->vmm->cfg.name, d->idx,
 			 strerror(errno));
-	else if (d->tap_fd >= 0)
+	else if (d->tap_fd >= 0 && !d->announce_left) /* the first of four */
 		log_info("domain %s: vif %u: announced %02x:%02x:%02x:%02x:%02x:%02x",
 			 d->vmm->cfg.name, d->idx, d->mac[0], d->mac[1], d->mac[2], d->mac[3],
 			 d->mac[4], d->mac[5]);
@@ -443,8 +470,11 @@ int vmm_net_start(struct vmm *vmm)
 
 	for (unsigned i = 0; i < net->ndevs; i++) {
 		struct vmm_net_dev *d = &net->dev[i];
-		if (net->restored)
+		if (net->restored && d->tap_fd >= 0) {
 			net_announce(d);
+			d->announce_left = 3;
+			d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
+		}
 		int rc = pthread_create(&d->thread, NULL, net_thread, d);
 		if (rc)
 			return -rc;
