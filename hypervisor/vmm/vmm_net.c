@@ -74,9 +74,12 @@ int vmm_net_opt(struct vmm_net_opts *o, const char *opt, const char *arg)
 static int net_tap_open(const char *name)
 {
 	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
+	/* TUNSETIFF would make a new, unconnected TAP of an unknown name. */
+	if (if_nametoindex(name) == 0)
+		return -ENODEV;
+	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
@@ -185,15 +188,15 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 		net->dev[i].tap_fd = net->dev[i].kick_fd = net->dev[i].wake_fd = -1;
 	pthread_mutex_init(&net->busy, NULL);
 	net->ndevs = vmm->cfg.nvifs;
-	net->dirty_words = (hv_mem_npages(&vmm->vm->mem) + 63) / 64;
-	if (net->ndevs && !(net->dirty = calloc(net->dirty_words, sizeof(uint64_t)))) {
-		snprintf(err, errlen, "net: dirty bitmap: %s", strerror(errno));
-		return -ENOMEM;
-	}
 	net->restored = restored;
 	if ((net->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "net: eventfd: %s", strerror(errno));
 		return -errno;
+	}
+	net->dirty_words = (hv_mem_npages(&vmm->vm->mem) + 63) / 64;
+	if (net->ndevs && !(net->dirty = calloc(net->dirty_words, sizeof(uint64_t)))) {
+		snprintf(err, errlen, "net: dirty bitmap: %s", strerror(errno));
+		return -ENOMEM;
 	}
 	if (o->ntaps > net->ndevs) {
 		snprintf(err, errlen, "%u TAPs given (--tap/--tap-fd) but domain %s has %u vifs",

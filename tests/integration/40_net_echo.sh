@@ -3,7 +3,8 @@
 # 200 pings at 10 ms with no loss; a 1 MiB TCP echo session (python3)
 # returns the same bytes; 100 UDP datagrams come back; the guest's console
 # counters say exactly that; the vmm's exit line counts the frames it
-# moved and shows batching (far fewer kicks than frames).
+# moved and shows batching (far fewer kicks than frames). Bad --tap and
+# --tap-fd options are refused first, naming the cause.
 #
 #   namespace tn$$:  br0 10.97.0.1/24 ── tap0 ── vmm (echo.elf, 10.97.0.11)
 #                     ^ ping, python3 TCP/UDP clients
@@ -18,6 +19,17 @@ net_init 40
 name=ne$$
 net_cfg "$dir/e.cfg" "$name" echo.elf 64 "mac=00:16:3e:40:00:11, bridge=br0" \
 	"ip=10.97.0.11/24 gw=10.97.0.1"
+# Bad TAP options are refused with the reason, before anything runs.
+bad() {
+	local want=$1 got rc=0
+	shift
+	got=$(in_ns "$VMM" --config "$dir/e.cfg" "$@" 2>&1 </dev/null) || rc=$?
+	[ "$rc" -eq 2 ] || fail "vmm $*: exit $rc, want 2"
+	echo "$got" | grep -qF "$want" || fail "vmm $*: '$got', want '$want'"
+}
+bad "vmm: vif 0: TAP nosuch$$: No such device" --tap "nosuch$$"
+bad "vmm: --tap-fd: 'x' is not an open fd number (3..65535)" --tap-fd x
+bad "vmm: 2 TAPs given (--tap/--tap-fd) but domain $name has 1 vifs" --tap tap0 --tap tap0
 net_vmm "$dir/e.out" "$dir/e.err" --config "$dir/e.cfg" --tap tap0 --control "$dir/e.sock"
 wait_for "$dir/e.out" '^echo: ready udp/7 tcp/7$' 100 || fail "echo guest not ready"
 grep -qx 'net: vif0 mac=00:16:3e:40:00:11 ip=10.97.0.11/24 gw=10.97.0.1' "$dir/e.out" ||
