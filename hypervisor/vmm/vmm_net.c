@@ -570,63 +570,37 @@ void vmm_net_quiesce(struct vmm *vmm)
 	pthread_mutex_unlock(&vmm->net.busy);
 }
 
-/*
- * DEVICE kind 3 (docs/stream.md): u32 ndevs, u32 0, then TERN_NET_MAX
- * entries of {mac[6], u16 0, u32 tx_used, u32 rx_used}, little-endian.
- * The rings themselves are in guest RAM; this is the vmm's side of them
- * (its used indices, which it never reads back from the guest) and the
- * MACs, which a config with random MACs could not give back.
- */
-#define NET_STATE_SIZE (8u + TERN_NET_MAX * 16u)
-
+/* DEVICE kind 3: the codec is vmm_net_state.c. */
 static int net_dev_save(void *ctx, void *buf)
 {
 	struct vmm_net *net = &((struct vmm *)ctx)->net;
-	uint8_t *b = buf;
+	struct vmm_net_saved st;
 
-	memset(b, 0, NET_STATE_SIZE);
-	memcpy(b, &net->ndevs, 4);
+	memset(&st, 0, sizeof(st));
+	st.ndevs = net->ndevs;
 	for (unsigned i = 0; i < net->ndevs; i++) {
-		uint8_t *e = b + 8 + i * 16;
-		memcpy(e, net->dev[i].mac, 6);
-		memcpy(e + 8, &net->dev[i].tx.used, 4);
-		memcpy(e + 12, &net->dev[i].rx.used, 4);
+		memcpy(st.dev[i].mac, net->dev[i].mac, 6);
+		st.dev[i].tx_used = net->dev[i].tx.used;
+		st.dev[i].rx_used = net->dev[i].rx.used;
 	}
+	vmm_net_state_encode(&st, buf);
 	return 0;
 }
 
 static int net_dev_load(void *ctx, const void *buf, char *why, size_t whylen)
 {
 	struct vmm_net *net = &((struct vmm *)ctx)->net;
-	struct vmm_net_saved s;
-	const uint8_t *b = buf;
+	int rc = vmm_net_state_decode(buf, &net->saved, why, whylen);
 
-	memset(&s, 0, sizeof(s));
-	memcpy(&s.ndevs, b, 4);
-	if (s.ndevs > TERN_NET_MAX) {
-		snprintf(why, whylen, "net: %u devices (at most %u)", s.ndevs, TERN_NET_MAX);
-		return -EBADMSG;
-	}
-	for (unsigned i = 0; i < s.ndevs; i++) {
-		const uint8_t *e = b + 8 + i * 16;
-		static const uint8_t zero[6];
-		memcpy(s.dev[i].mac, e, 6);
-		memcpy(&s.dev[i].tx_used, e + 8, 4);
-		memcpy(&s.dev[i].rx_used, e + 12, 4);
-		if ((e[0] & 1) || memcmp(e, zero, 6) == 0) {
-			snprintf(why, whylen, "net: device %u: MAC is not a unicast address", i);
-			return -EBADMSG;
-		}
-	}
-	net->saved = s;
-	net->have_saved = 1;
-	return 0;
+	if (rc == 0)
+		net->have_saved = 1;
+	return rc;
 }
 
 const struct hv_dev_ops vmm_net_dev_ops = {
     .kind = VMM_NET_DEV_KIND,
     .name = "net",
-    .size = NET_STATE_SIZE,
+    .size = VMM_NET_STATE_SIZE,
     .required = 0,
     .save = net_dev_save,
     .load = net_dev_load,

@@ -50,15 +50,7 @@ struct vmm_net_dev {
 	int started;
 };
 
-/* The device's stream state (DEVICE kind 3, docs/stream.md). */
-#define VMM_NET_DEV_KIND 3u
-struct vmm_net_saved {
-	uint32_t ndevs;
-	struct {
-		uint8_t mac[6];
-		uint32_t tx_used, rx_used;
-	} dev[TERN_NET_MAX];
-};
+#include "vmm_net_state.h"
 
 struct vmm_net {
 	unsigned ndevs;
