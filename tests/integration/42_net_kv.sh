@@ -2,7 +2,8 @@
 # 42_net_kv: the kv guest serves a python3 client over TCP: 10,000 SETs
 # (pipelined in batches of 500), then 10,000 GETs that must return every
 # value, COUNT 10000, NOTFOUND for a key never set, ERR for a bad request;
-# a second connection sees the same data. Then `port=` moves the service
+# a second connection sees the same data; after a save and a restore every
+# key is still there and new writes land. Then `port=` moves the service
 # and the vmm gets its TAP as an open fd (--tap-fd), as migrated hands it.
 #
 #   namespace tn$$:  br0 10.97.0.1/24 ── tap0 ── vmm (kv.elf, 10.97.0.11:7070)
@@ -52,7 +53,25 @@ PY
 in_ns timeout 60 python3 "$dir/kv.py" 7070 10000 >"$dir/py.out" 2>&1 || fail "client: $(cat "$dir/py.out")"
 wait_for "$dir/k.out" '^kv: keys=10000 sets=10001 gets=10002 conns=2$' 30 ||
 	fail "kv counters: $(grep '^kv: keys' "$dir/k.out" | tail -n1)"
-"$CTL" -s "$dir/k.sock" destroy >/dev/null || fail "destroy"
+# Save and restore: no write is lost; the store serves on.
+"$CTL" -s "$dir/k.sock" save "$dir/k.save" >/dev/null || fail "save"
+wait_exit "$pid" 50 || fail "vmm did not exit after save"
+net_vmm "$dir/r.out" "$dir/r.err" --restore "$dir/k.save" --tap tap0 --control "$dir/r.sock"
+wait_for "$dir/r.err" 'vif 0: announced ' 50 || fail "restored vmm did not announce"
+cat >"$dir/after.py" <<'PY'
+import socket, sys
+f = socket.create_connection(("10.97.0.11", 7070), timeout=10).makefile("rwb")
+def val(j):
+    return b"value-%d-%s" % (j, b"x" * (j % 97))
+reqs = [b"COUNT\n", b"GET key0\n"] + [b"GET key%d\n" % j for j in range(1, 10000, 7)] + [b"SET new 1\n", b"COUNT\n"]
+f.write(b"".join(reqs)); f.flush()
+r = [f.readline() for _ in reqs]
+want = [b"COUNT 10000\n", b"VALUE changed\n"] + [b"VALUE " + val(j) + b"\n" for j in range(1, 10000, 7)] + [b"OK\n", b"COUNT 10001\n"]
+bad = [(q, a, w) for q, a, w in zip(reqs, r, want) if a != w]
+sys.exit("after restore: %d wrong replies, first %r" % (len(bad), bad[:1]) if bad else 0)
+PY
+in_ns timeout 30 python3 "$dir/after.py" >"$dir/after.out" 2>&1 || fail "$(cat "$dir/after.out")"
+"$CTL" -s "$dir/r.sock" destroy >/dev/null || fail "destroy"
 wait_exit "$pid" 50 || fail "vmm did not exit"
 
 # port= moves the service; this time the TAP comes as an open fd (--tap-fd).
@@ -60,4 +79,4 @@ net_vmm_fd "$dir/p.out" "$dir/p.err" tap0 --config "$dir/k.cfg" \
 	"extra=ip=10.97.0.11/24 port=7171"
 wait_for "$dir/p.out" '^kv: ready tcp/7171$' 100 || fail "kv guest on port 7171 not ready"
 in_ns timeout 30 python3 "$dir/kv.py" 7171 10 >"$dir/py2.out" 2>&1 || fail "client on 7171: $(cat "$dir/py2.out")"
-echo "PASS: 10000 keys written and read back intact, COUNT/NOTFOUND/ERR, port=7171"
+echo "PASS: 10000 keys written and read back intact, kept across save/restore, COUNT/NOTFOUND/ERR, port=7171 over --tap-fd"
