@@ -263,6 +263,18 @@ static uint64_t net_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The TAP failed (deleted under us, or an I/O error): stop polling and
+ * reading it, so a dead fd cannot make the thread spin; frames from the
+ * guest are counted as tx errors from now on. */
+static void net_tap_lost(struct vmm_net_dev *d, const char *why)
+{
+	if (d->tap_lost)
+		return;
+	d->tap_lost = 1;
+	log_warn("domain %s: vif %u: TAP lost (%s): the vif is disconnected", d->vmm->cfg.name,
+		 d->idx, why);
+}
+
 static void net_wake(struct vmm_net_dev *d)
 {
 	uint64_t one = 1;
@@ -288,7 +300,7 @@ static unsigned net_tx(struct vmm_net_dev *d)
 		if (!p)
 			break;
 		struct iovec iov = {p, len};
-		if (d->tap_fd < 0 || writev(d->tap_fd, &iov, 1) != (ssize_t)len) {
+		if (d->tap_fd < 0 || d->tap_lost || writev(d->tap_fd, &iov, 1) != (ssize_t)len) {
 			d->c.tx_err++;
 			continue;
 		}
@@ -307,7 +319,7 @@ static unsigned net_tx(struct vmm_net_dev *d)
  * frames read, dropped ones included. */
 static unsigned net_rx(struct vmm_net_dev *d)
 {
-	int n = d->tap_fd < 0 ? 0 : vmm_net_ring_pending(&d->rx);
+	int n = d->tap_fd < 0 || d->tap_lost ? 0 : vmm_net_ring_pending(&d->rx);
 	unsigned i = 0, reads = 0;
 
 	if (n <= 0)
@@ -322,8 +334,10 @@ static unsigned net_rx(struct vmm_net_dev *d)
 		struct iovec iov[2] = {{p, cap}, {net_scratch[d->idx], NET_SCRATCH}};
 		ssize_t r = readv(d->tap_fd, iov, 2);
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno != EAGAIN && errno != EINTR) {
 				d->c.rx_err++;
+				net_tap_lost(d, strerror(errno));
+			}
 			break;
 		}
 		reads++;
@@ -392,7 +406,7 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 		awake = txp > 0;
 		if (rxp > 0) {
 			vmm_net_ring_notify(&d->rx, 0); /* buffers there: no kick needed */
-			p[2].fd = d->tap_fd;
+			p[2].fd = d->tap_lost ? -1 : d->tap_fd;
 		}
 	}
 	pthread_mutex_unlock(&net->busy);
@@ -410,6 +424,8 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 	}
 	if (!awake && poll(p, 3, timeout) < 0 && errno != EINTR)
 		log_warn("vif %u: poll: %s", d->idx, strerror(errno));
+	if (p[2].fd >= 0 && (p[2].revents & (POLLERR | POLLHUP | POLLNVAL)))
+		net_tap_lost(d, "poll error");
 	if (read(d->kick_fd, &v, sizeof(v)) == sizeof(v))
 		d->c.kicks += v;
 	pthread_mutex_lock(&net->busy);

@@ -44,6 +44,7 @@ struct vmm_net_dev {
 	struct vmm_net_ring tx, rx;
 	struct vmm_net_counters c;
 	int broken_logged;
+	int tap_lost;		/* vmm_net.c net_tap_lost(): no more TAP I/O */
 	unsigned announce_left; /* RARP repeats still to send */
 	uint64_t announce_next; /* CLOCK_MONOTONIC ms of the next one */
 	pthread_t thread;
