@@ -178,6 +178,22 @@ static int net_dev_init(struct vmm *vmm, unsigned i, const struct vmm_net_opts *
 	return 0;
 }
 
+/* A restored guest gets only the rings its boot info names: elsewhere that
+ * memory is the guest's own (a stream from before it had vifs). */
+static void net_restored_count(struct vmm *vmm)
+{
+	const struct tern_boot_info *bi =
+	    hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO, sizeof(*bi));
+	struct vmm_net *net = &vmm->net;
+
+	if (bi->ndevs < net->ndevs) {
+		log_warn("domain %s: the guest knows %u of its %u vifs: the others stay "
+			 "unconnected",
+			 vmm->cfg.name, bi->ndevs, net->ndevs);
+		net->ndevs = bi->ndevs;
+	}
+}
+
 int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, char *err,
 		  size_t errlen)
 {
@@ -203,18 +219,8 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 			 o->ntaps, vmm->cfg.name, net->ndevs);
 		return -EINVAL;
 	}
-	if (restored) {
-		/* Only rings the guest was told about: elsewhere that memory
-		 * is the guest's own (a stream from before it had vifs). */
-		const struct tern_boot_info *bi =
-		    hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO, sizeof(*bi));
-		if (bi->ndevs < net->ndevs) {
-			log_warn("domain %s: the guest knows %u of its %u vifs: the others stay "
-				 "unconnected",
-				 vmm->cfg.name, bi->ndevs, net->ndevs);
-			net->ndevs = bi->ndevs;
-		}
-	}
+	if (restored)
+		net_restored_count(vmm);
 	if (net->have_saved && net->saved.ndevs != net->ndevs) {
 		snprintf(err, errlen, "saved stream has %u network devices, the config %u vifs",
 			 net->saved.ndevs, net->ndevs);
