@@ -18,6 +18,7 @@
 #include "hv_domcfg.h"
 #include "hv_vm.h"
 #include "vmm_ctl.h"
+#include "vmm_net.h"
 
 /* INCOMING: a `vmm --incoming` receiving its domain; RUNNING after COMMIT. */
 enum vmm_state { VMM_RUNNING, VMM_PAUSED, VMM_CRASHED, VMM_HALTED, VMM_INCOMING };
@@ -41,8 +42,9 @@ struct vmm {
 	struct vmm_sink *con_stdout, *con_log; /* vmm_console.c: output rings */
 	uint64_t bytes_out, bytes_in;
 
-	int event_fd;	   /* vCPU and I/O threads -> main loop: state changed */
-	struct vmm_io *io; /* the I/O thread, NULL until started */
+	int event_fd;	    /* vCPU and I/O threads -> main loop: state changed */
+	struct vmm_net net; /* vmm_net.c: the vifs' backends */
+	struct vmm_io *io;  /* the I/O thread, NULL until started */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -64,11 +64,12 @@ static void vmm_hc_console_read(struct vmm *vmm, uint32_t gpa)
 }
 
 /* Blocks this vCPU thread until the deadline (guest monotonic ns), console
- * input, or a kick (pause, stop): an idle guest costs no host CPU. */
+ * input, a net device's wake (vmm_net.c), or a kick (pause, stop): an idle
+ * guest costs no host CPU. */
 static void vmm_hc_yield(struct vmm *vmm, struct hv_vcpu *vcpu, uint32_t gpa)
 {
 	struct tern_hc_yield a;
-	struct pollfd pfd[2] = {{vcpu->wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
+	struct pollfd pfd[2 + TERN_NET_MAX] = {{vcpu->wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
 	struct timespec ts, *tsp = NULL;
 
 	if (vmm_arg_in(vmm, gpa, &a, sizeof(a)) < 0)
@@ -82,9 +83,13 @@ static void vmm_hc_yield(struct vmm *vmm, struct hv_vcpu *vcpu, uint32_t gpa)
 		ts.tv_nsec = (long)(d % 1000000000u);
 		tsp = &ts;
 	}
+	int nnet = vmm_net_yield_fds(vmm, a.wait_set, pfd + 2, TERN_NET_MAX);
 	a.ready_set = 0;
-	if (ppoll(pfd, 2, tsp, NULL) > 0 && pfd[1].revents)
-		a.ready_set |= TERN_READY_CONSOLE;
+	if (ppoll(pfd, (nfds_t)(2 + nnet), tsp, NULL) > 0) {
+		if (pfd[1].revents)
+			a.ready_set |= TERN_READY_CONSOLE;
+		a.ready_set |= vmm_net_yield_ready(vmm, pfd + 2, nnet);
+	}
 	a.ret = 0;
 	vmm_arg_out(vmm, gpa, &a, sizeof(a));
 }
@@ -95,7 +100,7 @@ static void vmm_hc_net_kick(struct vmm *vmm, uint32_t gpa)
 
 	if (vmm_arg_in(vmm, gpa, &a, sizeof(a)) < 0)
 		return;
-	a.ret = -TERN_ENODEV; /* no network backend yet */
+	a.ret = vmm_net_kick(vmm, a.dev);
 	vmm_arg_out(vmm, gpa, &a, sizeof(a));
 }
 

@@ -35,6 +35,7 @@ struct vmm_opts {
 	enum log_level level;
 	char **overrides;
 	int noverrides;
+	struct vmm_net_opts net;
 };
 
 static void vmm_usage(FILE *f)
@@ -53,6 +54,8 @@ static void vmm_usage(FILE *f)
 		   "  --domid N           the domain id the status shows (default: the pid)\n"
 		   "  --console-log FILE  append the guest console to FILE too\n"
 		   "  --control SOCKET    control socket (vmmctl -s SOCKET ...)\n"
+		   "  --tap NAME          connect the next vif to the existing TAP NAME\n"
+		   "  --tap-fd N          connect the next vif to the open TAP fd N\n"
 		   "  --log-level L       error|warn|info|debug (default info)\n"
 		   "  -n, --check         check the config and the kernel image, run nothing\n"
 		   "  key=value           override a config key (e.g. memory=512 'extra=ws=64')\n"
@@ -97,6 +100,8 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 	    {"domid", required_argument, NULL, 'd'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"check", no_argument, NULL, 'n'},
+	    {"tap", required_argument, NULL, 'T'},
+	    {"tap-fd", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -126,6 +131,11 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 		case 'k':
 		case 'd':
 			if (vmm_parse_int(c, optarg, o) < 0)
+				return -EINVAL;
+			break;
+		case 'T':
+		case 'F':
+			if (vmm_net_opt(&o->net, c == 'T' ? "--tap" : "--tap-fd", optarg) < 0)
 				return -EINVAL;
 			break;
 		case 'L':
@@ -272,9 +282,11 @@ static int vmm_setup(struct vmm *vmm, const struct vmm_opts *o, char *err, size_
 		rc = vmm_boot(vmm, err, errlen);
 	if (rc < 0)
 		return rc;
-	if ((rc = vmm_console_init(vmm, o->console_log)) < 0)
+	if ((rc = vmm_console_init(vmm, o->console_log)) < 0) {
 		snprintf(err, errlen, "console log %s: %s", o->console_log, strerror(-rc));
-	return rc;
+		return rc;
+	}
+	return vmm_net_setup(vmm, &o->net, o->restore != NULL, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -296,6 +308,7 @@ int main(int argc, char **argv)
 	vmm.console_in_fd = -1;
 	vmm.domid = o.domid;
 	vmm.exit_code = -1;
+	vmm.net.stop_fd = -1;
 	vmm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sfd = vmm_signalfd();
 	if (vmm.event_fd < 0 || sfd < 0 || hv_vcpu_signal_init() < 0 ||
@@ -321,6 +334,10 @@ int main(int argc, char **argv)
 		 : o.restore	    ? "restored"
 				    : "started",
 		 vmm.cfg.memory_mib, vmm.cfg.vcpus, (int)getpid());
+	if ((rc = vmm_net_start(&vmm)) < 0) {
+		fprintf(stderr, "domain %s: net threads: %s\n", vmm.cfg.name, strerror(-rc));
+		goto out;
+	}
 	if (vmm_vcpu_start(&vmm) < 0) {
 		fprintf(stderr, "domain %s: cannot start vCPU threads\n", vmm.cfg.name);
 		goto out;
@@ -355,6 +372,7 @@ out:
 		vmm_op_take(&vmm, &r);
 	}
 	vmm_vcpu_stop(&vmm);
+	vmm_net_fini(&vmm);
 	vmm_ctl_free(ctl);
 	vmm_console_fini(&vmm);
 	hv_vm_free(vmm.vm);

@@ -73,6 +73,7 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(__NR_read),
     VMM_ALLOW(__NR_write),
     VMM_ALLOW(__NR_writev),
+    VMM_ALLOW(__NR_readv), /* net: a frame into a guest buffer + overflow */
     VMM_ALLOW(__NR_close),
     VMM_ALLOW(__NR_lseek),
     VMM_ALLOW(__NR_fstat),

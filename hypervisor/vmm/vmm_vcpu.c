@@ -198,6 +198,8 @@ int vmm_vcpu_pause(struct vmm *vmm)
 		pthread_cond_broadcast(&vmm->cond);
 	}
 	pthread_mutex_unlock(&vmm->lock);
+	if (rc == 0)
+		vmm_net_quiesce(vmm);
 	return rc;
 }
 

@@ -56,6 +56,7 @@
 #define TERN_GPA_GDT TERN_U(0x4000)	    /* GDT + 64-bit TSS descriptor */
 #define TERN_GPA_TSS TERN_U(0x5000)	    /* TSS followed by an all-open I/O bitmap */
 #define TERN_GPA_PAGETABLES TERN_U(0x10000) /* PML4, PDPT, then one PD per GiB */
+#define TERN_GPA_NET TERN_U(0x100000)	    /* net rings: TERN_NET_DEV_SPAN per device */
 #define TERN_GPA_IMAGE_MIN TERN_U(0x200000) /* lowest address a PT_LOAD may use */
 #define TERN_CMDLINE_MAX TERN_U(4096)
 
@@ -81,7 +82,7 @@
 #define TERN_HC_CONSOLE_WRITE (TERN_HC_PORT_BASE + 0)
 #define TERN_HC_CONSOLE_READ (TERN_HC_PORT_BASE + 1)
 #define TERN_HC_YIELD (TERN_HC_PORT_BASE + 2)
-#define TERN_HC_NET_KICK (TERN_HC_PORT_BASE + 3) /* reserved: network issue */
+#define TERN_HC_NET_KICK (TERN_HC_PORT_BASE + 3)
 #define TERN_HC_HALT (TERN_HC_PORT_BASE + 4)
 #define TERN_HC_PORT_LAST TERN_HC_HALT
 
@@ -170,14 +171,66 @@ struct tern_clock_page {
 	uint32_t pad;
 };
 
-/* Net device (the network issue fills these in; ndevs is 0 until then). */
+/*
+ * Net device i (boot info net[i], i < ndevs): one TX and one RX ring of
+ * TERN_NET_RING_ENTRIES descriptors at fixed guest-physical addresses
+ * (TERN_GPA_NET + i * TERN_NET_DEV_SPAN, TX first), zeroed by the vmm at
+ * boot. Both rings work the same way (the virtio idea):
+ *
+ *   - indices are free-running uint32_t; slot = index % TERN_NET_RING_ENTRIES;
+ *   - the guest fills desc[slot] and then advances `avail` (a release store):
+ *     on TX a frame (addr, len = frame length), on RX an empty buffer
+ *     (addr, len = its capacity, at least TERN_NET_FRAME_MAX);
+ *   - the vmm consumes [used, avail) in order and advances `used`: on TX once
+ *     the frame went to the TAP, on RX once a frame was written into the
+ *     buffer and its length into desc.used_len;
+ *   - `vmm_notify` (vmm-written) = 1: the backend sleeps; the guest makes a
+ *     TERN_HC_NET_KICK after advancing `avail`. Otherwise no exit is needed:
+ *     an awake backend sees the new `avail` by itself;
+ *   - `guest_notify` (guest-written) = 1: the guest sleeps in yield with
+ *     TERN_READY_NET(i) in its wait set; the vmm wakes it after advancing
+ *     `used`. The side going to sleep sets its flag, then re-reads the other
+ *     index (a full barrier between) before sleeping, so no wake-up is lost.
+ *
+ * The vmm copies each descriptor once, then checks it: avail - used above
+ * TERN_NET_RING_ENTRIES, a buffer outside RAM, a TX length outside
+ * [TERN_NET_FRAME_MIN, TERN_NET_FRAME_MAX] or an RX capacity below
+ * TERN_NET_FRAME_MAX are guest errors: the vmm counts them, stops the
+ * device (it moves no more frames) and the domain goes on.
+ * Frames are Ethernet II without FCS; the vmm passes them to and from the
+ * TAP unchanged (frames from the TAP that are shorter than the Ethernet
+ * header or longer than TERN_NET_FRAME_MAX are dropped and counted).
+ */
 #define TERN_NET_MAX TERN_U(4)
+#define TERN_NET_RING_ENTRIES TERN_U(256)
+#define TERN_NET_DEV_SPAN TERN_U(0x4000) /* TX ring, then RX ring at +0x2000 */
+#define TERN_NET_RING_SPAN TERN_U(0x2000)
+#define TERN_NET_FRAME_MIN TERN_U(14)
+#define TERN_NET_FRAME_MAX TERN_U(1514)
+
+struct tern_net_desc {
+	uint64_t addr;	   /* guest-physical buffer */
+	uint32_t len;	   /* TX: frame length; RX: buffer capacity */
+	uint32_t used_len; /* RX: frame length written by the vmm */
+};
+
+struct tern_net_ring {
+	volatile uint32_t avail;	/* guest */
+	volatile uint32_t guest_notify; /* guest */
+	uint8_t pad0[56];		/* the two sides' words in separate cache lines */
+	volatile uint32_t used;		/* vmm */
+	volatile uint32_t vmm_notify;	/* vmm */
+	uint8_t pad1[56];
+	struct tern_net_desc desc[TERN_NET_RING_ENTRIES];
+};
+_Static_assert(sizeof(struct tern_net_ring) <= TERN_NET_RING_SPAN, "net ring span");
+
 struct tern_net_info {
 	uint8_t mac[6];
-	uint16_t mtu;
-	uint32_t ring_entries; /* power of two */
-	uint64_t tx_ring;      /* guest-physical */
-	uint64_t rx_ring;      /* guest-physical */
+	uint16_t mtu;	       /* 1500 */
+	uint32_t ring_entries; /* TERN_NET_RING_ENTRIES */
+	uint64_t tx_ring;      /* guest-physical struct tern_net_ring */
+	uint64_t rx_ring;      /* guest-physical struct tern_net_ring */
 };
 
 struct tern_boot_info {

@@ -1,0 +1,196 @@
+/*
+ * echo: answers ARP and ICMP echo (lwIP itself), and echoes UDP datagrams
+ * and TCP streams on port 7. Prints its counters once a second of guest
+ * time when they changed:
+ *   echo: icmp=<n> udp=<n> tcp_conns=<n> tcp_bytes=<n> rx=<n> tx=<n>
+ *   echo: drops link=<n> eth=<n> ip=<n> iplen=<n> ipchk=<n> tcp=<n> tcpchk=<n>
+ *         udp=<n> udpchk=<n> bad=<n>
+ * (lwIP's counters: eth = frames too short or of an unknown type, iplen =
+ * truncated IP headers, *chk = bad checksums; bad = lengths the vmm
+ * reported that cannot be.)
+ * A TCP connection whose send buffer is full keeps the unsent rest and
+ * stops acknowledging (tcp_recved) until it drains: the client is slowed,
+ * nothing is lost.
+ */
+#include "lwip/stats.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#include "rt.h"
+#include "rt_net.h"
+
+#define ECHO_PORT 7
+
+struct echo_conn {
+	struct pbuf *pending; /* received, not yet written */
+};
+
+static uint64_t echo_udp, echo_conns, echo_bytes;
+
+/* Connection records are never freed (bump allocator): a free list. */
+#define ECHO_FREE_MAX 512
+static struct echo_conn *echo_free_list[ECHO_FREE_MAX];
+static unsigned echo_nfree;
+
+static void echo_conn_put(struct echo_conn *c)
+{
+	if (c->pending)
+		pbuf_free(c->pending);
+	c->pending = NULL;
+	if (echo_nfree < ECHO_FREE_MAX)
+		echo_free_list[echo_nfree++] = c;
+}
+
+static void echo_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+			  u16_t port)
+{
+	(void)arg;
+	echo_udp++;
+	udp_sendto(pcb, p, addr, port);
+	pbuf_free(p);
+}
+
+static void echo_close(struct tcp_pcb *pcb, struct echo_conn *c)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	if (c)
+		echo_conn_put(c);
+	if (tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+/* Writes as much of the pending data as the send buffer takes, and only
+ * then acknowledges it to the peer's window. */
+static void echo_flush(struct tcp_pcb *pcb, struct echo_conn *c)
+{
+	while (c->pending) {
+		struct pbuf *q = c->pending;
+		u16_t n = q->len < tcp_sndbuf(pcb) ? q->len : tcp_sndbuf(pcb);
+		if (n == 0 || tcp_write(pcb, q->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		echo_bytes += n;
+		tcp_recved(pcb, n);
+		if (n < q->len) {
+			pbuf_remove_header(q, n);
+			break;
+		}
+		c->pending = q->next;
+		if (c->pending)
+			pbuf_ref(c->pending);
+		pbuf_free(q);
+	}
+	tcp_output(pcb);
+}
+
+static err_t echo_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)len;
+	if (arg)
+		echo_flush(pcb, arg);
+	return ERR_OK;
+}
+
+static err_t echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct echo_conn *c = arg;
+
+	if (!p || err != ERR_OK) {
+		if (p)
+			pbuf_free(p);
+		echo_close(pcb, c);
+		return ERR_OK;
+	}
+	if (c->pending)
+		pbuf_cat(c->pending, p);
+	else
+		c->pending = p;
+	echo_flush(pcb, c);
+	return ERR_OK;
+}
+
+static void echo_err(void *arg, err_t err)
+{
+	struct echo_conn *c = arg;
+
+	(void)err; /* lwIP already freed the pcb */
+	if (c)
+		echo_conn_put(c);
+}
+
+static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct echo_conn *c;
+
+	(void)arg;
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	c = echo_nfree ? echo_free_list[--echo_nfree] : rt_alloc(sizeof(*c), 8);
+	if (!c)
+		return ERR_MEM;
+	c->pending = NULL;
+	echo_conns++;
+	tcp_arg(pcb, c);
+	tcp_recv(pcb, echo_recv);
+	tcp_sent(pcb, echo_sent);
+	tcp_err(pcb, echo_err);
+	return ERR_OK;
+}
+
+static int echo_listen(void)
+{
+	struct udp_pcb *u = udp_new();
+	struct tcp_pcb *t = tcp_new(), *l;
+
+	if (!u || !t || udp_bind(u, IP_ADDR_ANY, ECHO_PORT) != ERR_OK ||
+	    tcp_bind(t, IP_ADDR_ANY, ECHO_PORT) != ERR_OK || !(l = tcp_listen(t)))
+		return -1;
+	udp_recv(u, echo_udp_recv, NULL);
+	tcp_accept(l, echo_accept);
+	return 0;
+}
+
+static uint64_t echo_report(uint64_t last)
+{
+	const struct rt_net_stats *ns = rt_net_stats();
+	uint64_t sum = lwip_stats.icmp.recv + echo_udp + echo_conns + echo_bytes + ns->rx_frames +
+		       lwip_stats.link.drop + lwip_stats.ip.drop + lwip_stats.tcp.drop;
+
+	if (sum == last)
+		return sum;
+	rt_printf("echo: icmp=%u udp=%lu tcp_conns=%lu tcp_bytes=%lu rx=%lu tx=%lu kicks=%lu\n",
+		  (unsigned)lwip_stats.icmp.recv, (unsigned long)echo_udp,
+		  (unsigned long)echo_conns, (unsigned long)echo_bytes,
+		  (unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
+		  (unsigned long)ns->kicks);
+	rt_printf("echo: drops link=%u eth=%u ip=%u iplen=%u ipchk=%u tcp=%u tcpchk=%u udp=%u "
+		  "udpchk=%u bad=%lu\n",
+		  (unsigned)lwip_stats.link.drop, (unsigned)lwip_stats.etharp.proterr,
+		  (unsigned)lwip_stats.ip.drop, (unsigned)lwip_stats.ip.lenerr,
+		  (unsigned)lwip_stats.ip.chkerr, (unsigned)lwip_stats.tcp.drop,
+		  (unsigned)lwip_stats.tcp.chkerr, (unsigned)lwip_stats.udp.drop,
+		  (unsigned)lwip_stats.udp.chkerr, (unsigned long)ns->rx_bad);
+	return sum;
+}
+
+int app_main(void)
+{
+	uint64_t next = 0, last = 0;
+
+	if (rt_net_start() < 0)
+		return 1;
+	if (echo_listen() < 0) {
+		rt_printf("echo: cannot listen on port %d\n", ECHO_PORT);
+		return 1;
+	}
+	rt_printf("echo: ready udp/%d tcp/%d\n", ECHO_PORT, ECHO_PORT);
+	for (;;) {
+		uint64_t now = rt_clock_ns();
+		if (now >= next) {
+			last = echo_report(last);
+			next = now + RT_NS_PER_SEC;
+		}
+		rt_net_run(next - now);
+	}
+}
