@@ -271,6 +271,8 @@ struct hv_stream_live_in {
 	unsigned ndevs;
 	struct hv_pgdig_tab dig; /* what RAM holds, page by page */
 	uint64_t normal, zero;	 /* PAGES entries stored, by type */
+	uint64_t offset;	 /* hv_stream_live_in_next: stream offset of the next record */
+	uint8_t *buf;		 /* hv_stream_live_in_next: a record other than PAGES data */
 };
 /* A loader into mem (size = st->hdr.mem_size) with the device table
  * devs[0..ndevs). 0, or -EINVAL/-ENOMEM with err set. */
@@ -287,5 +289,15 @@ void hv_stream_live_in_fini(struct hv_stream_live_in *l);
  * reason. */
 int hv_stream_live_in_record(struct hv_stream_live_in *l, uint32_t type, const void *p,
 			     uint32_t len, uint64_t off, char *err, size_t errlen);
+/* Reads the next record with read_fn (as hv_stream_in's read: 1 when all
+ * bytes came, 0 at EOF, -ENODATA short, -errno) from l->offset on (set it
+ * to the offset after HEADER) and applies it as hv_stream_live_in_record
+ * does, except that a PAGES record's header and pfn list are read into a
+ * small buffer and checked in full, and only then each run of consecutive
+ * normal pages is read straight into its place in guest RAM: no copy of
+ * page data besides the reader's own. Same returns as
+ * hv_stream_live_in_record; a read error names the record and offset. */
+int hv_stream_live_in_next(struct hv_stream_live_in *l, int (*read_fn)(void *, void *, size_t),
+			   void *ctx, char *err, size_t errlen);
 
 #endif

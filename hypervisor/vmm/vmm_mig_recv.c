@@ -148,6 +148,10 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	if (rc < 0)
 		return rc;
 	c->live_ok = 1;
+	/* The records after HEADER are read by the live loader itself. */
+	c->live.offset = c->in.offset;
+	hv_stream_in_fini(&c->in);
+	c->in_ok = 0;
 	return 0;
 }
 
@@ -210,7 +214,7 @@ static void vmm_in_report(struct vmm_incoming *c, uint32_t phase)
 	struct vmm_ctl_mig_progress p = {
 	    .phase = phase,
 	    .mem_bytes = c->vmm->vm->mem.size,
-	    .bytes_sent = c->in.offset,
+	    .bytes_sent = c->live.offset,
 	    .round_done = c->st.pages,
 	    .round_pages = c->st.pages,
 	};
@@ -285,9 +289,9 @@ static int vmm_in_step(struct vmm_io_job *job)
 		c->cpu0 = vmm_in_cpu_ns();
 	vmm_in_report(c, VMM_CTL_MIG_PRECOPY);
 	while (rc == 0 && vmm_in_now_ns() < deadline) {
-		if ((rc = hv_stream_in_next(&c->in, why, sizeof(why))) == 0)
-			rc = hv_stream_live_in_record(&c->live, c->in.type, c->in.buf, c->in.len,
-						      c->in.rec_offset, why, sizeof(why));
+		/* page data goes from OpenSSL's record buffer into guest RAM */
+		rc = hv_stream_live_in_next(&c->live, vmm_mig_conn_read_cb, &c->conn, why,
+					    sizeof(why));
 		if (rc < 0)
 			vmm_in_failf(c, rc, "%s", why);
 	}
@@ -308,7 +312,7 @@ static void vmm_in_done(struct vmm_io_job *job)
 
 	r->outcome = r->err == 0 ? VMM_CTL_MIG_OK : VMM_CTL_MIG_FAILED;
 	r->total_ms = (vmm_in_now_ns() - c->t0) / 1000000;
-	r->bytes = c->in.offset;
+	r->bytes = c->live.offset;
 	if (r->err == 0)
 		snprintf(c->res.msg, sizeof(c->res.msg),
 			 "domain %s: incoming migration done, %llu pages (%llu zero), %llu bytes, "
