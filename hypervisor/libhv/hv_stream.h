@@ -218,8 +218,9 @@ int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
 /* HEADER with HV_STREAM_F_LIVE. */
 int hv_stream_save_header_live(struct hv_stream_out *out, uint64_t mem_size, uint32_t nvcpus,
 			       const char *cfg);
-/* Stages of one live PAGES record: room for HV_STREAM_LIVE_BATCH pages and
- * their entries, so a record leaves in one write without another copy. */
+/* Stage of one live PAGES record: its fixed part and entries, and room
+ * for the data of pages that are not in runs (copied, so that scattered
+ * pages leave in full TLS records). */
 #define HV_STREAM_LIVE_BATCH 128u
 struct hv_stream_live_stage {
 	uint8_t *buf;
@@ -228,12 +229,15 @@ int hv_stream_live_stage_init(struct hv_stream_live_stage *s);
 void hv_stream_live_stage_fini(struct hv_stream_live_stage *s);
 /* One PAGES record of pfns[0..n) (n <= HV_STREAM_LIVE_BATCH) of a running
  * or stopped guest. A page that reads all zero becomes a ZERO entry, or is
- * left out if skip_zero (round 1: the destination's RAM is fresh); any
- * other page is copied once into the stage, and its digest term is taken
- * from that copy, the bytes that are sent. The pages must have been
- * cleared in the dirty log before this reads them, so a guest write racing
- * with the copy is sent again in a later round. Adds the entries to *sent
- * (the record is not written if none remain). */
+ * left out if skip_zero (round 1: the destination's RAM is fresh). Any
+ * other page's digest term is taken in guest RAM and its data written
+ * from there (runs of consecutive pages; short runs are copied into the
+ * stage): the bytes sent may differ from the hashed ones if the guest
+ * writes the page meanwhile, which is why the pages must have been
+ * cleared in the dirty log before this reads them: such a page is sent
+ * again in a later round, and the last round runs with the vCPUs stopped
+ * (hv_stream_live_out.c). Adds the entries to *sent (the record is not
+ * written if none remain). */
 int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_stage *stage,
 			      const struct hv_mem *mem, struct hv_pgdig_tab *dig,
 			      const uint64_t *pfns, uint32_t n, int skip_zero, uint64_t *sent);
