@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "hv_stream.h"
@@ -40,6 +41,7 @@ struct vmm_incoming {
 	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int in_ok, live_ok, done;
 	uint64_t t0, cpu0; /* cpu0: the I/O thread's CPU time at the first step */
+	long flt0;	   /* and its page faults then: pages that beat the population */
 	struct vmm_mig_result res;
 	char err[768];
 };
@@ -58,6 +60,14 @@ static uint64_t vmm_in_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Page faults of the calling thread (minor: first touches of RAM). */
+static long vmm_in_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
 }
 
 static int vmm_in_key(int key_fd, uint8_t key[VMM_CTL_MIG_KEY_LEN], char *err, size_t errlen)
@@ -285,8 +295,10 @@ static int vmm_in_step(struct vmm_io_job *job)
 	char why[HV_STREAM_ERR_MAX + 64];
 	int rc = 0;
 
-	if (!c->cpu0)
+	if (!c->cpu0) {
 		c->cpu0 = vmm_in_cpu_ns();
+		c->flt0 = vmm_in_faults();
+	}
 	vmm_in_report(c, VMM_CTL_MIG_PRECOPY);
 	while (rc == 0 && vmm_in_now_ns() < deadline) {
 		/* page data goes from OpenSSL's record buffer into guest RAM */
@@ -316,10 +328,11 @@ static void vmm_in_done(struct vmm_io_job *job)
 	if (r->err == 0)
 		snprintf(c->res.msg, sizeof(c->res.msg),
 			 "domain %s: incoming migration done, %llu pages (%llu zero), %llu bytes, "
-			 "I/O thread CPU %llu ms",
+			 "I/O thread CPU %llu ms, %ld page faults",
 			 vmm->cfg.name, (unsigned long long)c->st.pages,
 			 (unsigned long long)c->live.zero, (unsigned long long)r->bytes,
-			 (unsigned long long)(vmm_in_cpu_ns() - c->cpu0) / 1000000);
+			 (unsigned long long)(vmm_in_cpu_ns() - c->cpu0) / 1000000,
+			 vmm_in_faults() - c->flt0);
 	else
 		snprintf(c->res.msg, sizeof(c->res.msg), "domain %s: incoming migration failed: %s",
 			 vmm->cfg.name, c->err);
