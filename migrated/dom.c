@@ -115,7 +115,7 @@ static void dom_err_line(struct mig_dom *d, const char *line)
 	log_info("domain %s (vmm %d): %s", d->name, (int)d->pid, line);
 	snprintf(d->errline, sizeof(d->errline), "%s", line);
 	if (strstr(line, "crashed:") && !d->note[0])
-		snprintf(d->note, sizeof(d->note), "%s", line);
+		snprintf(d->note, sizeof(d->note), "%.127s", line);
 }
 
 static void dom_on_err(struct ev_io *io, unsigned events, void *arg)
@@ -333,7 +333,7 @@ static void dom_exited(struct mig_dom *d, int status)
 	}
 	d->state = d->exit_status == 3 || WIFSIGNALED(status) ? MIG_DOM_CRASHED : MIG_DOM_EXITED;
 	if (!d->note[0])
-		snprintf(d->note, sizeof(d->note), "%s", d->errline[0] ? d->errline : why);
+		snprintf(d->note, sizeof(d->note), "%.127s", d->errline[0] ? d->errline : why);
 	log_warn("domain %s: id %u: %s (%s); kept until `vm destroy %s`", d->name, d->domid, why,
 		 mig_ctl_state_name(d->state), d->name);
 	ctl_server_forget_dom(d->m, d);

@@ -82,7 +82,9 @@ static void in_drop(struct mig_in *in, const char *why)
 {
 	struct mig_dom *d = in->dom;
 
-	if (why)
+	if (why && !strncmp(why, "peer ", 5))
+		log_warn("relocation: %s", why); /* svc/tls named the peer */
+	else if (why)
 		log_warn("relocation: peer %s: %s", in->peer, why);
 	if (d) {
 		in->dom = NULL;
@@ -450,7 +452,7 @@ static void in_on_incoming(struct vmm_req *r, const struct ctl_hdr *h, const voi
 		return;
 	}
 	if (err == 0 && !(h->flags & CTL_F_ERROR) && !why[0])
-		snprintf(why, sizeof(why), "%s", res.msg);
+		snprintf(why, sizeof(why), "%.255s", res.msg);
 	log_warn("domain %s: incoming from %s failed: %s", d->name, in->peer,
 		 why[0] ? why : err ? strerror(-err) : "error reply");
 	/* The vmm exits 2 on its own; its exit removes the entry. */
