@@ -326,7 +326,10 @@ static void dom_exited(struct mig_dom *d, int status)
 				 d->name, why, d->errline[0] ? d->errline : "no message");
 		d->waiter = NULL;
 	}
-	if (d->destroying || d->state == MIG_DOM_STARTING || d->state == MIG_DOM_INCOMING ||
+	/* A vmm that never came up for a reason other than a guest crash
+	 * (bad config, image, saved file) leaves nothing to look at. */
+	if (d->destroying || d->state == MIG_DOM_INCOMING ||
+	    (d->state == MIG_DOM_STARTING && d->exit_status != 3) ||
 	    (d->exit_status == 0 && !WIFSIGNALED(status))) {
 		dom_remove(d, why);
 		return;
