@@ -131,7 +131,10 @@ static int mig_start(struct mig *m)
 	    (rc = ev_signal_start(m->loop, &m->sig_int)) < 0 ||
 	    (rc = ev_signal_start(m->loop, &m->sig_chld)) < 0)
 		return rc;
-	if (!(m->res = res_new(m->loop, NULL))) {
+	/* Bounded lookups: a reverse name for hosts-allow must come (or not)
+	 * well within the relocation timeout. */
+	struct res_opts ro = {.timeout_ms = 1500, .tries = 2};
+	if (!(m->res = res_new(m->loop, &ro))) {
 		log_error("resolver: %s", strerror(errno));
 		return -errno;
 	}

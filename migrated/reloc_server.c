@@ -363,6 +363,32 @@ static void in_on_reverse(int status, const char *name, void *arg)
 		in_accept(in);
 }
 
+/* The peer's address as hosts-allow sees it: an IPv4 peer on our IPv6
+ * socket (::ffff:a.b.c.d) is the IPv4 address it is. */
+static void in_peer_addr(struct mig_in *in, const struct sockaddr_storage *ss, struct res_addr *ra)
+{
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_in *s4 = (const void *)ss;
+	unsigned port;
+
+	if (ss->ss_family == AF_INET) {
+		ra->family = AF_INET;
+		ra->u.in = s4->sin_addr;
+		port = ntohs(s4->sin_port);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		ra->family = AF_INET;
+		memcpy(&ra->u.in, &s6->sin6_addr.s6_addr[12], 4);
+		port = ntohs(s6->sin6_port);
+	} else {
+		ra->family = AF_INET6;
+		ra->u.in6 = s6->sin6_addr;
+		port = ntohs(s6->sin6_port);
+	}
+	res_addr_str(ra, in->addr, sizeof(in->addr));
+	snprintf(in->peer, sizeof(in->peer), ra->family == AF_INET ? "%s:%u" : "[%s]:%u", in->addr,
+		 port);
+}
+
 static void in_start(struct mig *m, int fd, const struct sockaddr_storage *ss)
 {
 	struct tls_conn_opts opts = {0};
@@ -379,19 +405,7 @@ static void in_start(struct mig *m, int fd, const struct sockaddr_storage *ss)
 	m->ins = in;
 	ev_timer_init(&in->timer, in_on_timer, in);
 	ev_timer_start(m->loop, &in->timer, MIG_RELOC_TIMEOUT_MS, 0);
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-		ra.family = AF_INET;
-		ra.u.in = s4->sin_addr;
-		snprintf(in->peer, sizeof(in->peer), "%s:%u",
-			 res_addr_str(&ra, in->addr, sizeof(in->addr)), ntohs(s4->sin_port));
-	} else {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-		ra.family = AF_INET6;
-		ra.u.in6 = s6->sin6_addr;
-		snprintf(in->peer, sizeof(in->peer), "[%s]:%u",
-			 res_addr_str(&ra, in->addr, sizeof(in->addr)), ntohs(s6->sin6_port));
-	}
+	in_peer_addr(in, ss, &ra);
 	opts.peer = in->peer;
 	opts.handshake_timeout_ms = MIG_RELOC_TIMEOUT_MS;
 	opts.handshake_cb = in_on_handshake;
