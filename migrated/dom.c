@@ -186,12 +186,15 @@ static int dom_argv(struct mig_dom *d, const char *const *args, const char **arg
 	size_t n = 0;
 
 	argv[n++] = d->m->conf.vmm_binary;
-	for (; *args && n + 4 < cap; args++)
+	snprintf(d->domid_str, sizeof(d->domid_str), "%u", d->domid);
+	for (; *args && n + 6 < cap; args++)
 		argv[n++] = *args;
 	if (*args)
 		return -E2BIG;
 	argv[n++] = "--control";
 	argv[n++] = d->sock;
+	argv[n++] = "--domid";
+	argv[n++] = d->domid_str;
 	argv[n] = NULL;
 	return 0;
 }

@@ -36,6 +36,7 @@ struct mig_dom {
 	struct mig_dom *next;
 	struct mig *m;
 	uint32_t domid;
+	char domid_str[12];
 	char name[MIG_CTL_DOM_MAX + 1];
 	uint32_t memory_mib, vcpus;
 	enum mig_dom_state state;
@@ -84,6 +85,7 @@ struct vmm_req {
 	vmm_req_cb cb;
 	void *arg;
 	bool done;
+	bool in_cb, freed; /* a free asked inside the callback waits for its end */
 };
 
 struct mig {

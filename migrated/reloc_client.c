@@ -403,17 +403,14 @@ static void out_result(struct mig_out *o, const struct vmm_mig_result *r)
 		d->destroying = true; /* its vmm exits; the exit removes the entry */
 		break;
 	case VMM_CTL_MIG_AMBIGUOUS:
+		/* The vmm's message names the commands that resolve it. */
 		d->state = MIG_DOM_PAUSED;
 		snprintf(d->note, sizeof(d->note), "migration to %.90s ambiguous", o->host);
-		log_error("domain %s: migration to %s ambiguous: %s; kept paused here. Run `vm "
-			  "list` on %s: if %s runs there, `vm destroy %s` here, else `vm unpause "
-			  "%s` here",
-			  d->name, o->peer, r->msg, o->host, d->name, d->name, d->name);
+		log_error("%s", r->msg);
 		break;
 	default:
 		d->state = MIG_DOM_RUNNING;
-		log_warn("domain %s: migration to %s %s: %s; the domain runs on here", d->name,
-			 o->peer, oc, r->msg);
+		log_warn("%s (%s)", r->msg, oc);
 		break;
 	}
 }

@@ -213,11 +213,10 @@ static void in_on_incoming(struct vmm_req *r, const struct ctl_hdr *h, const voi
 static void in_spawn(struct mig_in *in)
 {
 	struct mig_dom *d = in->dom;
-	char fdarg[] = "3", keyarg[] = "4", idarg[16];
-	const char *args[] = {"--incoming", fdarg, "--key-fd", keyarg, "--domid", idarg, NULL};
+	char fdarg[] = "3", keyarg[] = "4";
+	const char *args[] = {"--incoming", fdarg, "--key-fd", keyarg, NULL};
 	int fds[2], kp[2] = {-1, -1}, sock = tls_conn_release_fd(in->tls), rc = -EIO;
 
-	snprintf(idarg, sizeof(idarg), "%u", d->domid);
 	tls_conn_free(in->tls);
 	in->tls = NULL;
 	if (sock >= 0 && pipe2(kp, O_CLOEXEC) == 0 &&

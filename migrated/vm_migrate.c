@@ -90,15 +90,11 @@ static int vm_mig_end(const char *dom, const char *host, const void *p, size_t l
 			       r.rec.rounds);
 		return VM_EXIT_OK;
 	case VMM_CTL_MIG_AMBIGUOUS:
-		fprintf(stderr,
-			"vm: migrate %s to %s: outcome unknown: %s. %s is paused here. Run `vm list` "
-			"on %s: if %s runs there, `vm destroy %s` here; if not, `vm unpause %s` "
-			"here\n",
-			dom, host, r.msg, dom, host, dom, dom, dom);
+		/* The vmm's message names the commands that resolve it. */
+		fprintf(stderr, "vm: %s\n", r.msg);
 		return VM_EXIT_AMBIGUOUS;
 	default:
-		fprintf(stderr, "vm: migrate %s to %s %s: %s; %s runs on here\n", dom, host,
-			vmm_msg_mig_outcome_name(r.rec.outcome), r.msg, dom);
+		fprintf(stderr, "vm: %s\n", r.msg);
 		return VM_EXIT_FAILED;
 	}
 }

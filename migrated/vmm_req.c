@@ -4,8 +4,8 @@
  * connection (a local Unix socket: connecting and a small send do not
  * wait), then every reply arrives through ctl_conn_read and the callback,
  * CTL_F_MORE records first, until the final one or the connection's end
- * (err -ECONNRESET). The owner frees the request, from its final callback
- * (or any time outside a callback); a CTL_F_MORE callback must not free it.
+ * (err -ECONNRESET). The owner frees the request, also from a callback:
+ * then the payload stays valid until the callback returns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,11 @@ static void vmm_req_on_io(struct ev_io *io, unsigned events, void *arg)
 		if (rc < 0) {
 			r->done = true;
 			ev_io_stop(&r->io);
+			r->in_cb = true;
 			r->cb(r, NULL, NULL, 0, rc, r->arg);
+			r->in_cb = false;
+			if (r->freed)
+				vmm_req_free(r);
 			return;
 		}
 		h = r->conn->hdr;
@@ -39,13 +43,15 @@ static void vmm_req_on_io(struct ev_io *io, unsigned events, void *arg)
 			ev_io_stop(&r->io);
 		}
 		ctl_conn_consume(r->conn);
-		/* The payload stays in conn->buf until the next read. The
-		 * final callback may free r: nothing touches it after. */
-		if (r->done) {
-			r->cb(r, &h, r->conn->buf, h.len, 0, r->arg);
+		/* The payload stays in conn->buf until the next read; a
+		 * vmm_req_free inside the callback waits until it returns. */
+		r->in_cb = true;
+		r->cb(r, &h, r->conn->buf, h.len, 0, r->arg);
+		r->in_cb = false;
+		if (r->freed) {
+			vmm_req_free(r);
 			return;
 		}
-		r->cb(r, &h, r->conn->buf, h.len, 0, r->arg);
 	}
 }
 
@@ -96,6 +102,11 @@ void vmm_req_free(struct vmm_req *r)
 {
 	if (!r)
 		return;
+	if (r->in_cb) {
+		r->freed = true; /* vmm_req_on_io frees it after the callback */
+		ev_io_stop(&r->io);
+		return;
+	}
 	for (struct vmm_req **pp = &r->m->reqs; *pp; pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
