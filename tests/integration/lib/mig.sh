@@ -20,7 +20,7 @@
 MIGD="$TOPO_BUILD/migrated/migrated"
 VMC="$TOPO_BUILD/migrated/vm"
 MIG_VMM="$TOPO_BUILD/hypervisor/vmm/vmm"
-MIG_G="$TOPO_BUILD/hypervisor/guest"
+MIG_G="${TERN_GUESTS:-$TOPO_BUILD/hypervisor/guest}" # TERN_GUESTS: images from another build
 declare -A MIG_PID=()
 MIG_HOSTS=() # host numbers with a hosts file
 
