@@ -27,6 +27,7 @@ struct vmm_mig_job {
 	struct hv_stream_live_stage stage;
 	struct hv_pgdig_tab dig; /* of the bytes sent */
 	uint64_t *bitmap;	 /* the round's pages */
+	uint64_t *fresh;	 /* the last dirty-log read, merged into bitmap */
 	size_t words;
 	enum vmm_mig_step step;
 	int was_paused, logging, stopped, committed, cancel;

@@ -270,6 +270,8 @@ static int vmm_mig_end(struct vmm_mig_job *m, int rc)
 	if (m->logging)
 		hv_dirty_log_stop(vmm->vm);
 	m->logging = 0;
+	if (m->step == VMM_MIG_STEP_ROUND && m->round) /* the round cut short */
+		vmm_mig_round_done(m, vmm_mig_now_ns());
 	if (rc == 0) {
 		r->outcome = VMM_CTL_MIG_OK;
 	} else if (m->committed) {
@@ -298,7 +300,7 @@ static int vmm_mig_step(struct vmm_io_job *job)
 			  : m->step == VMM_MIG_STEP_ROUND ? VMM_CTL_MIG_PRECOPY
 							  : VMM_CTL_MIG_STOPCOPY);
 	if (m->cancel)
-		return vmm_mig_end(m, vmm_mig_fail(m, -ECANCELED, "cancelled"));
+		return vmm_mig_end(m, vmm_mig_fail(m, -ECANCELED, "a cancel was asked for"));
 	switch (m->step) {
 	case VMM_MIG_STEP_CONNECT:
 		rc = vmm_mig_connect(m);
@@ -323,6 +325,7 @@ static void vmm_mig_free(struct vmm_mig_job *m)
 	hv_stream_live_stage_fini(&m->stage);
 	hv_pgdig_fini(&m->dig);
 	free(m->bitmap);
+	free(m->fresh);
 	free(m);
 }
 
@@ -367,7 +370,8 @@ static struct vmm_mig_job *vmm_mig_new(struct vmm *vmm, const struct vmm_ctl_mig
 	m->t0 = vmm_mig_now_ns();
 	m->words = hv_dirty_log_words(vmm->vm);
 	m->bitmap = calloc(m->words, 8);
-	if (!m->bitmap || hv_stream_live_stage_init(&m->stage) < 0 ||
+	m->fresh = calloc(m->words, 8);
+	if (!m->bitmap || !m->fresh || hv_stream_live_stage_init(&m->stage) < 0 ||
 	    hv_pgdig_init(&m->dig, hv_mem_npages(&vmm->vm->mem)) < 0) {
 		m->fd = -1;
 		vmm_mig_free(m);

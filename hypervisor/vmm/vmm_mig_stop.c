@@ -80,9 +80,13 @@ static int vmm_mig_copy(struct vmm_mig_job *m, uint64_t *t)
 	m->stopped = 1;
 	m->split.pause = vmm_mig_us(t);
 	if (m->logging) {
-		int64_t n = hv_dirty_log_sync(vmm->vm, m->bitmap);
+		/* The last round's set (read when the rounds ended) plus what
+		 * was written since: both go now. */
+		int64_t n = hv_dirty_log_sync(vmm->vm, m->fresh);
 		if (n < 0)
 			return vmm_mig_fail(m, (int)n, "dirty log: %s", strerror((int)-n));
+		for (size_t w = 0; w < m->words; w++)
+			m->bitmap[w] |= m->fresh[w];
 	} else {
 		memset(m->bitmap, 0xff, m->words * 8); /* stop-and-copy only: all of RAM */
 		uint64_t np = hv_mem_npages(&vmm->vm->mem);
@@ -146,7 +150,7 @@ int vmm_mig_stop_copy(struct vmm_mig_job *m)
 		return rc;
 	m->split.ready = vmm_mig_us(&t);
 	if (vmm_op_commit(m->vmm))
-		return vmm_mig_fail(m, -ECANCELED, "cancelled");
+		return vmm_mig_fail(m, -ECANCELED, "a cancel was asked for");
 	m->committed = 1;
 	if ((rc = vmm_mig_send_rec(&m->conn, VMM_MIG_REC_COMMIT, 0, NULL)) < 0)
 		return vmm_mig_fail(m, rc, "sending COMMIT to %s: %s", m->peer, strerror(-rc));

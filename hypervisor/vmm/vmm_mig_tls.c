@@ -24,6 +24,7 @@
 #include "vmm_mig.h"
 
 #define VMM_MIG_SLICE_MS 50
+#define VMM_MIG_SOCKBUF (512 * 1024) /* the kernel doubles it */
 
 static SSL_CTX *vmm_mig_ctx[2]; /* client, server */
 static int vmm_mig_ex_idx = -1; /* SSL ex_data: the key of this connection */
@@ -139,6 +140,8 @@ static int vmm_mig_wait(struct vmm_mig_conn *c, int r, uint64_t deadline)
 		return -ECONNRESET;
 	else if (e == SSL_ERROR_SYSCALL)
 		return errno == EPIPE || errno == ECONNRESET || errno == 0 ? -EPIPE : -errno;
+	else if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return -EPIPE; /* the peer closed without close_notify: it gave up */
 	else
 		return -EPROTO;
 	for (;;) {
@@ -186,6 +189,12 @@ int vmm_mig_conn_open(struct vmm_mig_conn *c, int fd, const uint8_t key[32], int
 	}
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		log_debug("migration: TCP_NODELAY: %s", strerror(errno)); /* latency only */
+	/* Little in flight: the source's throughput is then what the
+	 * destination takes, and at END the destination is not seconds of
+	 * buffered stream behind (that would all be downtime before READY). */
+	if (setsockopt(fd, SOL_SOCKET, server ? SO_RCVBUF : SO_SNDBUF, &(int){VMM_MIG_SOCKBUF},
+		       sizeof(int)) < 0)
+		log_debug("migration: socket buffer: %s", strerror(errno));
 	memcpy(c->key, key, VMM_CTL_MIG_KEY_LEN);
 	c->ssl = SSL_new(vmm_mig_ctx[!!server]);
 	if (!c->ssl || !SSL_set_fd(c->ssl, fd) ||

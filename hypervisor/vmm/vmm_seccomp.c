@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -121,18 +122,22 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(__NR_exit),
     VMM_ALLOW(__NR_exit_group),
     /* migration: the TCP socket made non-blocking (fcntl F_GETFL /
-     * F_SETFL), and TCP_NODELAY for the handover's small records */
+     * F_SETFL); TCP_NODELAY for the handover's small records and a bounded
+     * SO_SNDBUF (vmm_mig_tls.c), nothing else */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, 0, 5),
     VMM_LD_ARG(1),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_GETFL, 1, 0),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETFL, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     VMM_DENY,
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 6),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 9),
     VMM_LD_ARG(1),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 3),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 2),
     VMM_LD_ARG(2),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCP_NODELAY, 0, 1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCP_NODELAY, 3, 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_SOCKET, 0, 3),
+    VMM_LD_ARG(2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SO_SNDBUF, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     VMM_DENY,
     /* openat: only the save's temporary file, a new file that is never a
