@@ -146,7 +146,7 @@ int vm_cmd_migrate(struct vm_ctx *v, int argc, char **argv)
 	struct vmm_ctl_mig_progress pr;
 	bool json = false, bar = false, drew = false;
 	const char *dom, *host;
-	char err[256];
+	char err[256], peer[MIG_CTL_HOST_MAX + 8];
 	struct ctl_hdr h;
 	int n, rc = vm_mig_args(argc, argv, &m, &json);
 
@@ -180,7 +180,8 @@ int vm_cmd_migrate(struct vm_ctx *v, int argc, char **argv)
 		fprintf(stderr, "\n");
 	if (h.flags & CTL_F_ERROR)
 		return vm_print_error(v->buf, (size_t)n);
-	return vm_mig_end(dom, host, v->buf, (size_t)n, json);
+	snprintf(peer, sizeof(peer), "%s:%u", host, m.port ? m.port : 8002u);
+	return vm_mig_end(dom, peer, v->buf, (size_t)n, json);
 lost:
 	fprintf(stderr, "vm: migrate %s: lost migrated (%s); check `vm list` here and on %s\n",
 		dom, strerror(-rc), host);

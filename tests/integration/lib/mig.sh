@@ -159,7 +159,12 @@ mig_console() {
 
 # mig_counter N DOM: the dirtier's last counter in the console's recent output.
 mig_counter() {
-	mig_console "$1" "$2" 0.3 | grep -a '^dirtier: t=' | tail -n1 | sed -E 's/.*counter=([0-9]+).*/\1/'
+	local i c
+	for ((i = 0; i < 5; i++)); do
+		c=$(mig_console "$1" "$2" 0.3 | grep -a '^dirtier: t=' | tail -n1 | sed -E 's/.*counter=([0-9]+).*/\1/')
+		[ -n "$c" ] && break
+	done
+	echo "${c:-0}"
 }
 
 # mig_wait_log N REGEX TENTHS: polls hN's migrated log.
