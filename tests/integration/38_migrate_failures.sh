@@ -93,6 +93,7 @@ import socket, threading
 FLIP = 20 * 1024 * 1024
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("10.0.1.3", 8002)); ls.listen(4); ls.settimeout(60)
+print("listening", flush=True)
 def pipe(src, dst, flip):
     n = 0
     try:
@@ -118,11 +119,12 @@ pipe(c, u, True); t.join()
 PY
 proxypid=$!
 TOPO_PIDS+=("$proxypid")
-sleep 0.5
+for ((i = 0; i < 100; i++)); do grep -q listening "$d/proxy.log" && break; sleep 0.1; done
+grep -q listening "$d/proxy.log" || topo_fail "the proxy did not start: $(cat "$d/proxy.log")"
 rc=0; mig_vm 1 migrate --live m38 h2p >"$d/mig.out" 2>&1 || rc=$?
 migpid=
 [ $rc -eq 1 ] || topo_fail "flipped byte: exit $rc: $(cat "$d/mig.out")"
-grep -q 'flipped byte' "$d/proxy.log" || topo_fail "the proxy flipped nothing: $(cat "$d/proxy.log")"
+grep -q 'flipped byte' "$d/proxy.log" || topo_fail "the proxy flipped nothing: $(cat "$d/proxy.log" "$d/mig.out")"
 ( exit 1 ) & migpid=$!
 failed_clean "byte flipped" 150
 echo "PASS: vmm killed, path cut, cancel, flipped byte: the source ran on each time, the destination clean"
