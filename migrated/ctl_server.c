@@ -136,9 +136,9 @@ static void ctl_on_accept(struct ev_io *io, unsigned events, void *arg)
 	(void)events;
 	while ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		if (ctl_peer_check(fd) < 0 || m->nclients >= MIG_CLIENTS_MAX) {
-			log_warn("control: client refused (%s)",
-				 m->nclients >= MIG_CLIENTS_MAX ? "too many clients"
-								: "not root or our uid");
+			log_warn("control: client refused (%s)", m->nclients >= MIG_CLIENTS_MAX
+								     ? "too many clients"
+								     : "not root or our uid");
 			close(fd);
 			continue;
 		}

@@ -3,7 +3,8 @@
 # source running as if nothing happened and the destination clean (no
 # process, socket, file or registry entry): the destination vmm killed
 # mid-stream, the TCP path cut (iptables REJECT on A), one byte of the
-# stream flipped by a proxy (TLS 2's record MAC), and `vm migrate-cancel`.
+# stream flipped by a proxy (TLS 2's record MAC), and `vm migrate-cancel`
+# (while it runs, a second offer from h3 is refused: max-migrations 1).
 #
 #   tvPID-h1 (A) 10.0.1.1 ──┐            ┌── tvPID-h2 (B) 10.0.1.2
 #     m38 (512 MiB)         ├── ul1 ─────┤
@@ -24,8 +25,10 @@ echo "10.0.1.3 h2p" >>"/etc/netns/$TOPO_P-h1/hosts"
 "$VMC" cert host --ca "$d/ca" --name h2p --ip 10.0.1.2 --out "$d/h2/tls2" >/dev/null
 mig_conf 1
 mig_conf 2 "(relocation-server yes)"
+mig_conf 3
 mig_start 1
 mig_start 2
+mig_start 3
 mig_dom "$d/m38.cfg" m38 512 "ws=256 rate=20"
 mig_vm 1 create "$d/m38.cfg" >/dev/null
 for ((i = 0; i < 100; i++)); do mig_console 1 m38 0.1 | grep -aq '^dirtier: t=2 ' && break; sleep 0.1; done
@@ -75,8 +78,14 @@ topo_exec h1 iptables -I OUTPUT -p tcp --dport 8002 -j REJECT --reject-with tcp-
 failed_clean "path cut" 250
 topo_exec h1 iptables -D OUTPUT -p tcp --dport 8002 -j REJECT --reject-with tcp-reset
 
-topo_log "vm migrate-cancel mid-way"
+topo_log "vm migrate-cancel mid-way (and a second offer meanwhile: max-migrations 1)"
+mig_dom "$d/x38.cfg" x38 32 "ws=4 rate=5"
+mig_vm 3 create "$d/x38.cfg" >/dev/null
 start_mig h2
+rc=0; msg=$(mig_vm 3 migrate x38 h2 2>&1) || rc=$?
+[ $rc -eq 1 ] && [ "$msg" = "vm: migrate x38 to h2:8002: refused: 1 incoming migration(s) already running (max-migrations 1)" ] ||
+	topo_fail "second offer: rc $rc: $msg"
+[ "$(mig_state 3 x38)" = running ] || topo_fail "x38 not running on h3"
 mig_vm 1 migrate-cancel m38 || topo_fail "migrate-cancel refused"
 failed_clean "cancelled" 150
 grep -qi 'cancel' "$d/mig.out" || topo_fail "cancel not named: $(cat "$d/mig.out")"
@@ -84,6 +93,7 @@ rc=0; msg=$(mig_vm 1 migrate-cancel m38 2>&1) || rc=$?
 [ $rc -eq 1 ] && [ "$msg" = "vm: domain m38: not migrating" ] || topo_fail "second cancel: rc $rc: $msg"
 
 topo_log "one byte flipped on the way"
+mig_stop 3
 mig_stop 2
 cp "$d/h2/tls2/host.pem" "$d/h2/tls/host.pem"
 cp "$d/h2/tls2/host.key" "$d/h2/tls/host.key"
