@@ -54,6 +54,37 @@ struct mig_in {
 	struct vmm_req *req;
 };
 
+/* Warnings about what peers send, at most RELOC_WARN_BURST a second with
+ * the number held back said in the next one: an outsider who opens
+ * connections as fast as it can costs a few log lines, not a full disk. */
+#define RELOC_WARN_BURST 10u
+
+static void reloc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void reloc_warn(const char *fmt, ...)
+{
+	static uint64_t window_ms;
+	static unsigned n, held;
+	uint64_t now = ev_now_ms();
+	char line[1024];
+	va_list ap;
+
+	if (now - window_ms >= 1000) {
+		if (held)
+			log_warn("relocation: %u more warnings held back", held);
+		window_ms = now;
+		n = held = 0;
+	}
+	if (++n > RELOC_WARN_BURST) {
+		held++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warn("%s", line);
+}
+
 void reloc_in_free(struct mig_in *in)
 {
 	struct mig *m = in->m;
@@ -83,9 +114,9 @@ static void in_drop(struct mig_in *in, const char *why)
 	struct mig_dom *d = in->dom;
 
 	if (why && !strncmp(why, "peer ", 5))
-		log_warn("relocation: %s", why); /* svc/tls named the peer */
+		reloc_warn("relocation: %s", why); /* svc/tls named the peer */
 	else if (why)
-		log_warn("relocation: peer %s: %s", in->peer, why);
+		reloc_warn("relocation: peer %s: %s", in->peer, why);
 	if (d) {
 		in->dom = NULL;
 		d->in = NULL;
@@ -123,7 +154,7 @@ static void in_refuse(struct mig_in *in, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("relocation: peer %s: refused: %s", in->peer, msg);
+	reloc_warn("relocation: peer %s: refused: %s", in->peer, msg);
 	n = reloc_msg_refuse_enc(err, msg, in->tx, sizeof(in->tx));
 	if (n < 0) {
 		in_drop(in, NULL);
@@ -432,8 +463,8 @@ static void reloc_on_accept(struct ev_io *io, unsigned events, void *arg)
 	while ((fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
 	       0) {
 		if (m->nin_pending >= MIG_IN_PENDING_MAX) {
-			log_warn("relocation: %u connections before OFFER already, one closed",
-				 m->nin_pending);
+			reloc_warn("relocation: %u connections before OFFER already, one closed",
+				   m->nin_pending);
 			close(fd);
 		} else {
 			in_start(m, fd, &ss);
