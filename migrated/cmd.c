@@ -69,8 +69,12 @@ static void cmd_on_status(struct vmm_req *r, const struct ctl_hdr *h, const void
 		return;
 	}
 	log_warn("domain %s: vmm status: %s", d->name, err ? strerror(-err) : why);
-	d->destroying = true;
-	kill(d->pid, SIGKILL);
+	/* A vmm that answers nonsense is ended; one that went away (a guest
+	 * crashing at once) is left to the reaper, which keeps a crash. */
+	if (!err || err == -EBADMSG) {
+		d->destroying = true;
+		kill(d->pid, SIGKILL);
+	}
 	if (c)
 		ctl_server_error(c, c->busy_type, err ? err : -EBADMSG, "domain %s: status: %s",
 				 d->name, err ? strerror(-err) : why);

@@ -84,9 +84,13 @@ static void client_request(struct mig_client *c)
 		client_free(c);
 		return;
 	}
-	if (c->busy && h.type != MIG_CTL_CONSOLE_IN)
+	if (h.type == MIG_CTL_CONSOLE_IN) {
+		cmd_dispatch(c, &req); /* no reply: the client's state stays */
+		return;
+	}
+	if (c->busy)
 		return; /* only console input while attached */
-	c->busy = h.type != MIG_CTL_CONSOLE_IN;
+	c->busy = true;
 	c->busy_type = h.type;
 	cmd_dispatch(c, &req);
 }
