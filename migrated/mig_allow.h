@@ -3,7 +3,8 @@
  * expressions; a peer is allowed when its address text or its
  * reverse-resolved name matches one of them (regexec: a pattern matches
  * anywhere unless it anchors itself with ^ and $, as in xend). An empty
- * list allows every peer.
+ * list allows every peer. Patterns whose compilation could take memory
+ * without bound are refused (mig_allow.c says which).
  */
 #ifndef TERN_MIG_ALLOW_H
 #define TERN_MIG_ALLOW_H
@@ -13,6 +14,8 @@
 #include <stddef.h>
 
 #define MIG_ALLOW_MAX 32u
+#define MIG_ALLOW_PAT_MAX 128u /* bytes of one pattern */
+#define MIG_ALLOW_PAT_MAX_STR "128"
 
 struct mig_allow {
 	unsigned n;

@@ -72,6 +72,11 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.max_migrations, 3);
 	assert_int_equal(c.domain_memory_mib, 2048);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	/* What operators write passes: brackets, escapes, small intervals. */
+	assert_int_equal(
+	    apply("(relocation-hosts-allow '^h[0-9]{1,3}$ ^a[+*]+\\.b$')", msg, sizeof(msg)), 0);
+	assert_true(mig_allow_match(&c.allow, "h12"));
+	assert_true(mig_allow_match(&c.allow, "a+*.b"));
 	/* An empty hosts-allow allows all. */
 	assert_int_equal(apply("(relocation-hosts-allow '')", msg, sizeof(msg)), 0);
 	assert_true(mig_allow_all(&c.allow));
@@ -94,6 +99,14 @@ static void test_bad(void **state)
 	    {"(relocation-hosts-allow '^a$ [x')",
 	     "m.sxp:1:1: relocation-hosts-allow: '[x': Unmatched [, [^, [:, [., or [="},
 	    {"(tls-ca ca.pem)", "m.sxp:1:1: tls-ca: 'ca.pem' is not an absolute path"},
+	    /* Patterns glibc would compile at unbounded cost (fuzz_mig_conf). */
+	    {"(relocation-hosts-allow 't+++')",
+	     "m.sxp:1:1: relocation-hosts-allow: 't+++': a quantifier follows a quantifier"},
+	    {"(relocation-hosts-allow '(a{1,9}){1,9}')",
+	     "m.sxp:1:1: relocation-hosts-allow: '(a{1,9}){1,9}': an interval on a group"},
+	    {"(relocation-hosts-allow 'a{1,300}')",
+	     "m.sxp:1:1: relocation-hosts-allow: 'a{1,300}': intervals over 255 or more than 4 of "
+	     "them"},
 	    {"(max-migrations 0)", "m.sxp:1:17: 'max-migrations': 0 is out of range 1..64"},
 	    {"(log-level loud)", "m.sxp:1:1: log-level: 'loud' is not error, warn, info or debug"},
 	};
