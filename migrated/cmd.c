@@ -46,6 +46,7 @@ static void cmd_on_status(struct vmm_req *r, const struct ctl_hdr *h, const void
 	char why[256] = "no reply";
 
 	vmm_req_free(r);
+	d->status_req = NULL;
 	d->waiter = NULL;
 	if (err == 0 && !(h->flags & CTL_F_ERROR) &&
 	    vmm_msg_status_dec(p, len, &st, why, sizeof(why)) == 0) {
@@ -82,7 +83,8 @@ static void cmd_on_status(struct vmm_req *r, const struct ctl_hdr *h, const void
 
 static void cmd_on_up(struct mig_dom *d)
 {
-	if (!vmm_req_start(d->m, d, CTL_VMM_STATUS, NULL, 0, NULL, 0, cmd_on_status, d))
+	d->status_req = vmm_req_start(d->m, d, CTL_VMM_STATUS, NULL, 0, NULL, 0, cmd_on_status, d);
+	if (!d->status_req)
 		cmd_on_status(NULL, NULL, NULL, 0, -errno, d);
 }
 

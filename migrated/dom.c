@@ -294,6 +294,7 @@ void dom_remove(struct mig_dom *d, const char *why)
 	if (d->gone_waiter)
 		ctl_server_reply(d->gone_waiter, d->gone_type, 0, d->gone_reply, d->gone_len);
 	free(d->gone_reply);
+	vmm_req_free(d->status_req); /* its callback holds d */
 	if (d->out)
 		reloc_client_free(d->out);
 	if (d->in)

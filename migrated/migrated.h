@@ -64,8 +64,9 @@ struct mig_dom {
 	void *gone_reply;
 	size_t gone_len;
 	void (*on_up)(struct mig_dom *d);
-	struct mig_out *out; /* migrating away */
-	struct mig_in *in;   /* arriving */
+	struct vmm_req *status_req; /* the first STATUS, in flight */
+	struct mig_out *out;	    /* migrating away */
+	struct mig_in *in;	    /* arriving */
 };
 
 struct mig_client {
