@@ -9,6 +9,10 @@ MEM=${BENCH_MEM:-1024}  # guest RAM, MiB
 WS=${BENCH_WS:-512}     # dirtier working set, MiB
 BEAT=${BENCH_BEAT:-1}   # heartbeat period, ms
 WARM=${BENCH_WARM:-3}   # seconds the guest runs before the migration starts
+FILL=${BENCH_FILL:-1}   # 1: the guest writes its whole working set first
+# The guest's command line, and the console line after which it paces.
+guest_cmdline() { echo "ws=$WS rate=$1 beat=$BEAT fill=$FILL"; }
+if [ "$FILL" = 1 ]; then READY_RE='^[0-9]+ dirtier: filled'; else READY_RE='^[0-9]+ dirtier: start'; fi
 
 bm_fail() { echo "FAIL: $*" >&2; exit 1; }
 bm_log() { echo "== $*" >&2; }
@@ -52,6 +56,16 @@ gaps() {
 				if (d[i] - d[i - 1] > max) max = d[i] - d[i - 1]
 			printf "%.3f %.3f %.3f\n", sw / 1e6, max / 1e6, base / 1e6
 		}' "$1" "$2"
+}
+
+# resumed SRC_TLOG DST_TLOG: checks the guest ran on at the destination
+# from where it stopped: the destination's first progress line carries a
+# write counter at least the source's last one.
+resumed() {
+	local a b
+	a=$(grep -o ' counter=[0-9]*' "$1" | tail -1 | cut -d= -f2)
+	b=$(grep -o ' counter=[0-9]*' "$2" | head -1 | cut -d= -f2)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$b" -ge "$a" ]
 }
 
 # median: the median of the numbers on stdin (the mean of the middle two).

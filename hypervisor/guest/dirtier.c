@@ -18,6 +18,11 @@
  * the console can see the guest stop and resume across a migration (the
  * guest's own clock cannot: the TSC is carried over). Two bytes, because
  * under a Multiboot loader each byte costs two port-I/O exits.
+ *
+ * Optional `fill=1`: before pacing starts, write every page of the set once
+ * (the same writes as above, so the checksum holds) and print
+ * `dirtier: filled pages=<n> counter=<n> checksum=<x>`: a working set that
+ * is all data, not zero pages a migration can skip.
  */
 #include "rt.h"
 
@@ -139,7 +144,7 @@ static void dirtier_run(struct dirtier *d)
 int app_main(void)
 {
 	struct dirtier d = {0};
-	uint64_t ws, rate, beat;
+	uint64_t ws, rate, beat, fill;
 
 	if (rt_cmdline_u64("ws", DEFAULT_WS_MIB, &ws) || !ws) {
 		rt_printf("dirtier: bad ws (want a size in MiB > 0)\n");
@@ -147,6 +152,10 @@ int app_main(void)
 	}
 	if (rt_cmdline_u64("rate", DEFAULT_RATE_MIB, &rate) || rate > MAX_RATE_MIB) {
 		rt_printf("dirtier: bad rate (want MiB/s <= %u)\n", MAX_RATE_MIB);
+		return 1;
+	}
+	if (rt_cmdline_u64("fill", 0, &fill) || fill > 1) {
+		rt_printf("dirtier: bad fill (want 0 or 1)\n");
 		return 1;
 	}
 	if (rt_cmdline_u64("beat", 0, &beat) || beat > MAX_BEAT_MS) {
@@ -165,6 +174,12 @@ int app_main(void)
 	rt_printf("dirtier: start ws=%lu rate=%lu\n", ws, rate);
 	/* RAM need not be zero under every loader: start from what is there. */
 	d.checksum = dirtier_sum(&d);
+	if (fill) {
+		for (uint64_t i = 0; i < d.npages; i++)
+			dirtier_write(&d);
+		rt_printf("dirtier: filled pages=%lu counter=%lu checksum=%016lx\n", d.npages,
+			  d.counter, d.checksum);
+	}
 	dirtier_run(&d);
 	return 0;
 }
