@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "hv_dev.h"
+#include "hv_pgdig.h"
 #include "hv_vcpu_state.h"
 
 #define HV_STREAM_MAGIC "TERNSTRM"
@@ -34,6 +35,10 @@
 #define HV_STREAM_BATCH_MAX 512u
 #define HV_STREAM_CFG_MAX 16384u
 #define HV_STREAM_ERR_MAX 256u
+/* HEADER flags: a live (migration) stream, docs/stream.md "The live
+ * stream": pages may repeat, END carries the page digest (hv_pgdig.h) and
+ * no stream digest. */
+#define HV_STREAM_F_LIVE 0x1u
 
 enum hv_rec_type {
 	HV_REC_HEADER = 1,
@@ -57,7 +62,7 @@ struct hv_rec_hdr {
 struct hv_rec_header {
 	char magic[8];
 	uint32_t version;
-	uint32_t flags; /* 0 */
+	uint32_t flags; /* 0, or HV_STREAM_F_LIVE */
 	uint64_t mem_size;
 	uint32_t nvcpus;
 	uint32_t cfg_len; /* followed by cfg_len bytes of config text */
@@ -90,13 +95,16 @@ struct hv_rec_end {
 
 /* "HEADER", "PAGES", ... or "unknown" (hv_stream_dec.c). */
 const char *hv_stream_dec_type_name(uint32_t type);
+/* 1 if len is within the limits of a record of this type (hv_stream_in.c);
+ * every reader checks this before it reads the payload. */
+int hv_stream_rec_len_ok(uint32_t type, uint32_t len);
 
 /* --- Writer (hv_stream_out.c): buffered, hashes every byte it emits. --- */
 struct hv_stream_out {
 	int (*write)(void *ctx, const void *buf, size_t len); /* all or -errno */
 	void *ctx;
 	uint64_t offset; /* bytes emitted */
-	EVP_MD_CTX *sha; /* stream digest */
+	EVP_MD_CTX *sha; /* stream digest; NULL for a live stream */
 	uint8_t *buf;
 	size_t used, cap;
 	int fd; /* for hv_stream_out_fd */
@@ -107,7 +115,12 @@ int hv_stream_out_init(struct hv_stream_out *out,
 /* Writer to a file descriptor. */
 int hv_stream_out_init_fd(struct hv_stream_out *out, int fd);
 void hv_stream_out_fini(struct hv_stream_out *out);
+/* A live stream has no stream digest: stop hashing (before any put). */
+void hv_stream_out_nohash(struct hv_stream_out *out);
 int hv_stream_out_put(struct hv_stream_out *out, const void *p, size_t n);
+/* Writes p straight to the write callback after what is buffered, without
+ * copying it into the buffer (large PAGES records of a live stream). */
+int hv_stream_out_put_direct(struct hv_stream_out *out, const void *p, size_t n);
 int hv_stream_out_flush(struct hv_stream_out *out);
 /* Current stream digest (of everything put so far). */
 int hv_stream_out_digest(struct hv_stream_out *out, uint8_t md[32]);
@@ -119,7 +132,7 @@ struct hv_stream_in {
 	int (*read)(void *ctx, void *buf, size_t len);
 	void *ctx;
 	uint64_t offset; /* stream offset of the next record */
-	EVP_MD_CTX *sha; /* digest of all records before the current one */
+	EVP_MD_CTX *sha; /* digest of all records before the current one; NULL: none */
 	uint8_t *buf;	 /* HV_REC_MAX bytes, 8-byte aligned */
 	int fd;
 	/* current record */
@@ -132,6 +145,8 @@ int hv_stream_in_init(struct hv_stream_in *in, int (*read)(void *ctx, void *buf,
 		      void *ctx);
 int hv_stream_in_init_fd(struct hv_stream_in *in, int fd);
 void hv_stream_in_fini(struct hv_stream_in *in);
+/* A live stream has no stream digest: stop hashing (before any record). */
+void hv_stream_in_nohash(struct hv_stream_in *in);
 /* Reads the next record into in->buf. Returns 0, or -EBADMSG with err set
  * (unknown type, length out of limits, truncated), or -errno. */
 int hv_stream_in_next(struct hv_stream_in *in, char *err, size_t errlen);
@@ -199,6 +214,33 @@ int hv_stream_save_end_md(struct hv_stream_out *out, const uint8_t mem_sha256[32
 /* SHA-256 of all of RAM. */
 int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
 
+/* --- Live sending (hv_stream_live_out.c). --- */
+/* HEADER with HV_STREAM_F_LIVE. */
+int hv_stream_save_header_live(struct hv_stream_out *out, uint64_t mem_size, uint32_t nvcpus,
+			       const char *cfg);
+/* Stages of one live PAGES record: room for HV_STREAM_LIVE_BATCH pages and
+ * their entries, so a record leaves in one write without another copy. */
+#define HV_STREAM_LIVE_BATCH 128u
+struct hv_stream_live_stage {
+	uint8_t *buf;
+};
+int hv_stream_live_stage_init(struct hv_stream_live_stage *s);
+void hv_stream_live_stage_fini(struct hv_stream_live_stage *s);
+/* One PAGES record of pfns[0..n) (n <= HV_STREAM_LIVE_BATCH) of a running
+ * or stopped guest. A page that reads all zero becomes a ZERO entry, or is
+ * left out if skip_zero (round 1: the destination's RAM is fresh); any
+ * other page is copied once into the stage, and its digest term is taken
+ * from that copy, the bytes that are sent. The pages must have been
+ * cleared in the dirty log before this reads them, so a guest write racing
+ * with the copy is sent again in a later round. Adds the entries to *sent
+ * (the record is not written if none remain). */
+int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_stage *stage,
+			      const struct hv_mem *mem, struct hv_pgdig_tab *dig,
+			      const uint64_t *pfns, uint32_t n, int skip_zero, uint64_t *sent);
+/* END of a live stream: the page digest, no stream digest; flushes. */
+int hv_stream_save_end_live(struct hv_stream_out *out, const struct hv_pgdig_tab *dig,
+			    uint64_t pages);
+
 /* --- Loading (hv_stream_load.c). --- */
 struct hv_stream_state {
 	struct hv_rec_header hdr;
@@ -220,5 +262,29 @@ int hv_stream_load_header(struct hv_stream_in *in, struct hv_stream_state *st, c
  * away. Returns 0 or -EBADMSG/-errno with err set. */
 int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_stream_state *st,
 			const struct hv_stream_dev *devs, unsigned ndevs, char *err, size_t errlen);
+
+/* --- Live loading (hv_stream_live_in.c): records as they arrive. --- */
+struct hv_stream_live_in {
+	struct hv_mem *mem;
+	struct hv_stream_state *st; /* hdr from hv_stream_load_header, F_LIVE */
+	const struct hv_stream_dev *devs;
+	unsigned ndevs;
+	struct hv_pgdig_tab dig; /* what RAM holds, page by page */
+	uint64_t normal, zero;	 /* PAGES entries stored, by type */
+};
+/* A loader into mem (size = st->hdr.mem_size) with the device table
+ * devs[0..ndevs). 0, or -EINVAL/-ENOMEM with err set. */
+int hv_stream_live_in_init(struct hv_stream_live_in *l, struct hv_mem *mem,
+			   struct hv_stream_state *st, const struct hv_stream_dev *devs,
+			   unsigned ndevs, char *err, size_t errlen);
+void hv_stream_live_in_fini(struct hv_stream_live_in *l);
+/* One record (type, len payload bytes at p, at stream offset off) after
+ * HEADER: checks it and stores pages (the last copy of a pfn wins, the
+ * digest follows), stages vCPU and device state. Returns 0 for more, 1
+ * once END arrived and verified (page digest, page count, every vCPU and
+ * required device), or -EBADMSG with err naming record, offset and
+ * reason. */
+int hv_stream_live_in_record(struct hv_stream_live_in *l, uint32_t type, const void *p,
+			     uint32_t len, uint64_t off, char *err, size_t errlen);
 
 #endif

@@ -54,7 +54,7 @@ int hv_stream_dec_header(const void *p, size_t len, uint64_t off, struct hv_rec_
 		return hv_dec_fail(err, errlen, HV_REC_HEADER, off,
 				   "unsupported version %u (want %u)", h->version,
 				   HV_STREAM_VERSION);
-	if (h->flags != 0)
+	if (h->flags & ~HV_STREAM_F_LIVE)
 		return hv_dec_fail(err, errlen, HV_REC_HEADER, off, "unknown flags 0x%x", h->flags);
 	if (h->mem_size == 0 || h->mem_size % (2u << 20) != 0 || h->mem_size > (1ull << 46))
 		return hv_dec_fail(err, errlen, HV_REC_HEADER, off, "bad memory size %llu",

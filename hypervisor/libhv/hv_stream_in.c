@@ -61,8 +61,14 @@ void hv_stream_in_fini(struct hv_stream_in *in)
 	in->sha = NULL;
 }
 
+void hv_stream_in_nohash(struct hv_stream_in *in)
+{
+	EVP_MD_CTX_free(in->sha);
+	in->sha = NULL;
+}
+
 /* Largest payload each record type may have; checked before reading it. */
-static int hv_stream_in_len_ok(uint32_t type, uint32_t len)
+int hv_stream_rec_len_ok(uint32_t type, uint32_t len)
 {
 	switch (type) {
 	case HV_REC_HEADER:
@@ -87,7 +93,7 @@ int hv_stream_in_next(struct hv_stream_in *in, char *err, size_t errlen)
 	int rc;
 
 	/* The previous record becomes part of the digest once we move on. */
-	if (in->rec_offset != in->offset &&
+	if (in->sha && in->rec_offset != in->offset &&
 	    (!EVP_DigestUpdate(in->sha, &(struct hv_rec_hdr){in->type, in->len}, sizeof(h)) ||
 	     !EVP_DigestUpdate(in->sha, in->buf, in->len)))
 		return -EIO;
@@ -99,7 +105,7 @@ int hv_stream_in_next(struct hv_stream_in *in, char *err, size_t errlen)
 						   : strerror(-rc));
 		return rc == 0 || rc == -ENODATA ? -EBADMSG : rc;
 	}
-	if (!hv_stream_in_len_ok(h.type, h.len)) {
+	if (!hv_stream_rec_len_ok(h.type, h.len)) {
 		snprintf(err, errlen, "record %s (type %u) at offset %llu: bad length %u",
 			 hv_stream_dec_type_name(h.type), h.type, (unsigned long long)in->offset,
 			 h.len);
@@ -120,7 +126,7 @@ int hv_stream_in_next(struct hv_stream_in *in, char *err, size_t errlen)
 
 int hv_stream_in_digest(struct hv_stream_in *in, uint8_t md[32])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c = in->sha ? EVP_MD_CTX_new() : NULL;
 	int ok = c && EVP_MD_CTX_copy_ex(c, in->sha) && EVP_DigestFinal_ex(c, md, NULL);
 
 	EVP_MD_CTX_free(c);

@@ -4,8 +4,9 @@
 
 #include "hv_mem.h"
 #include "hv_stream.h"
+#include "hv_stream_int.h"
 
-static void hv_load_hex(const uint8_t *md, char *out)
+void hv_stream_hex8(const uint8_t *md, char *out)
 {
 	for (int i = 0; i < 8; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
@@ -65,22 +66,20 @@ static int hv_load_pages(struct hv_stream_in *in, struct hv_mem *mem, struct hv_
 
 /* DEVICE: dispatched by kind to the device's ops, which check and stage
  * the state; any order, the last record of a kind wins. */
-static int hv_load_device(struct hv_stream_in *in, struct hv_stream_state *st,
+int hv_stream_load_device(const void *p, uint32_t len, uint64_t off, struct hv_stream_state *st,
 			  const struct hv_stream_dev *devs, unsigned ndevs, char *err,
 			  size_t errlen)
 {
 	char why[HV_STREAM_ERR_MAX] = "";
 	const void *state;
 	unsigned i;
-	int rc = hv_stream_dec_device(in->buf, in->len, in->rec_offset, devs, ndevs, &i, &state,
-				      err, errlen);
+	int rc = hv_stream_dec_device(p, len, off, devs, ndevs, &i, &state, err, errlen);
 
 	if (rc < 0)
 		return rc;
 	if ((rc = devs[i].ops->load(devs[i].ctx, state, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "record DEVICE at offset %llu: %s: %s",
-			 (unsigned long long)in->rec_offset, devs[i].ops->name,
-			 why[0] ? why : strerror(-rc));
+			 (unsigned long long)off, devs[i].ops->name, why[0] ? why : strerror(-rc));
 		return rc == -EBADMSG ? rc : -EBADMSG;
 	}
 	st->devs_seen |= 1u << i;
@@ -88,7 +87,7 @@ static int hv_load_device(struct hv_stream_in *in, struct hv_stream_state *st,
 }
 
 /* The first required device of devs that did not come, or NULL. */
-static const char *hv_load_missing(const struct hv_stream_state *st,
+const char *hv_stream_load_missing(const struct hv_stream_state *st,
 				   const struct hv_stream_dev *devs, unsigned ndevs)
 {
 	for (unsigned i = 0; i < ndevs; i++)
@@ -97,19 +96,18 @@ static const char *hv_load_missing(const struct hv_stream_state *st,
 	return NULL;
 }
 
-static int hv_load_vcpu(struct hv_stream_in *in, struct hv_stream_state *st, char *err,
-			size_t errlen)
+int hv_stream_load_vcpu(const void *p, uint32_t len, uint64_t off, struct hv_stream_state *st,
+			char *err, size_t errlen)
 {
 	static __thread struct hv_vcpu_state tmp;
 	uint32_t idx;
-	int rc = hv_stream_dec_vcpu(in->buf, in->len, in->rec_offset, st->hdr.nvcpus, &idx, &tmp,
-				    err, errlen);
+	int rc = hv_stream_dec_vcpu(p, len, off, st->hdr.nvcpus, &idx, &tmp, err, errlen);
 
 	if (rc < 0)
 		return rc;
 	if (st->nvcpus_seen & (1u << idx)) {
 		snprintf(err, errlen, "record VCPU at offset %llu: vCPU %u sent twice",
-			 (unsigned long long)in->rec_offset, idx);
+			 (unsigned long long)off, idx);
 		return -EBADMSG;
 	}
 	st->nvcpus_seen |= 1u << idx;
@@ -132,8 +130,8 @@ static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_st
 	if ((rc = hv_stream_in_digest(in, md)) < 0)
 		return rc;
 	if (memcmp(md, e.stream_sha256, 32) != 0) {
-		hv_load_hex(e.stream_sha256, want);
-		hv_load_hex(md, got);
+		hv_stream_hex8(e.stream_sha256, want);
+		hv_stream_hex8(md, got);
 		snprintf(err, errlen,
 			 "record END at offset %llu: stream digest mismatch (expected %s..., got "
 			 "%s...): the stream was altered",
@@ -154,8 +152,8 @@ static int hv_load_end(struct hv_stream_in *in, struct hv_mem *mem, struct hv_st
 	if ((rc = hv_stream_save_mem_digest(mem, md)) < 0)
 		return rc;
 	if (memcmp(md, e.mem_sha256, 32) != 0) {
-		hv_load_hex(e.mem_sha256, want);
-		hv_load_hex(md, got);
+		hv_stream_hex8(e.mem_sha256, want);
+		hv_stream_hex8(md, got);
 		snprintf(
 		    err, errlen,
 		    "record END at offset %llu: memory digest mismatch (expected %s..., got %s...)",
@@ -175,6 +173,12 @@ int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_s
 		return -EINVAL;
 	}
 
+	if (st->hdr.flags & HV_STREAM_F_LIVE) {
+		snprintf(err, errlen,
+			 "record HEADER at offset 0: a live (migration) stream, not a "
+			 "saved file");
+		return -EBADMSG;
+	}
 	if (mem->size != st->hdr.mem_size) {
 		snprintf(err, errlen, "memory size %llu does not match the stream's %llu",
 			 (unsigned long long)mem->size, (unsigned long long)st->hdr.mem_size);
@@ -188,14 +192,15 @@ int hv_stream_load_body(struct hv_stream_in *in, struct hv_mem *mem, struct hv_s
 			rc = hv_load_pages(in, mem, st, err, errlen);
 			break;
 		case HV_REC_VCPU:
-			rc = hv_load_vcpu(in, st, err, errlen);
+			rc = hv_stream_load_vcpu(in->buf, in->len, in->rec_offset, st, err, errlen);
 			break;
 		case HV_REC_DEVICE:
-			rc = hv_load_device(in, st, devs, ndevs, err, errlen);
+			rc = hv_stream_load_device(in->buf, in->len, in->rec_offset, st, devs,
+						   ndevs, err, errlen);
 			break;
 		case HV_REC_END:
-			return hv_load_end(in, mem, st, hv_load_missing(st, devs, ndevs), err,
-					   errlen);
+			return hv_load_end(in, mem, st, hv_stream_load_missing(st, devs, ndevs),
+					   err, errlen);
 		default:
 			snprintf(err, errlen, "record %s at offset %llu: unexpected here",
 				 hv_stream_dec_type_name(in->type),

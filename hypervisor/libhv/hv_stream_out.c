@@ -71,12 +71,30 @@ int hv_stream_out_flush(struct hv_stream_out *out)
 	return rc;
 }
 
+void hv_stream_out_nohash(struct hv_stream_out *out)
+{
+	EVP_MD_CTX_free(out->sha);
+	out->sha = NULL;
+}
+
+int hv_stream_out_put_direct(struct hv_stream_out *out, const void *p, size_t n)
+{
+	int rc;
+
+	if (out->sha && !EVP_DigestUpdate(out->sha, p, n))
+		return -EIO;
+	if ((rc = hv_stream_out_flush(out)) < 0)
+		return rc;
+	out->offset += n;
+	return out->write(out->ctx, p, n);
+}
+
 int hv_stream_out_put(struct hv_stream_out *out, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	int rc;
 
-	if (!EVP_DigestUpdate(out->sha, p, n))
+	if (out->sha && !EVP_DigestUpdate(out->sha, p, n))
 		return -EIO;
 	out->offset += n;
 	while (n > 0) {
@@ -95,7 +113,7 @@ int hv_stream_out_put(struct hv_stream_out *out, const void *p, size_t n)
 
 int hv_stream_out_digest(struct hv_stream_out *out, uint8_t md[32])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	EVP_MD_CTX *c = out->sha ? EVP_MD_CTX_new() : NULL;
 	int ok = c && EVP_MD_CTX_copy_ex(c, out->sha) && EVP_DigestFinal_ex(c, md, NULL);
 
 	EVP_MD_CTX_free(c);

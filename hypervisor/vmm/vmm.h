@@ -19,7 +19,8 @@
 #include "hv_vm.h"
 #include "vmm_ctl.h"
 
-enum vmm_state { VMM_RUNNING, VMM_PAUSED, VMM_CRASHED, VMM_HALTED };
+/* INCOMING: a `vmm --incoming` receiving its domain; RUNNING after COMMIT. */
+enum vmm_state { VMM_RUNNING, VMM_PAUSED, VMM_CRASHED, VMM_HALTED, VMM_INCOMING };
 
 /* Process exit codes (documented in --help). */
 #define VMM_EXIT_OK 0
@@ -56,6 +57,10 @@ struct vmm {
 	struct timespec started;
 	pthread_t threads[HV_VCPU_MAX];
 	int nthreads;
+
+	int32_t domid;		 /* --domid, or -1: the status shows the pid */
+	int exit_code;		 /* set by an operation that ends the vmm (-1: none) */
+	struct vmm_incoming *in; /* `vmm --incoming` until it runs (vmm_mig_recv.c) */
 };
 
 /* vmm_vcpu.c */
@@ -131,15 +136,20 @@ void vmm_io_free(struct vmm_io *io);
 #define VMM_OP_ERR_MAX (CTL_VMM_PATH_MAX + 512)
 struct vmm_op {
 	struct vmm_ctl_progress prog;
-	uint64_t seq;		  /* bumped on every progress update */
-	int cancel;		  /* main -> I/O thread */
-	int finished;		  /* I/O thread -> main: rc and err are set */
-	int rc;			  /* 0, -ECANCELED or -errno */
-	char err[VMM_OP_ERR_MAX]; /* why it failed */
-	struct timespec t0;	  /* started */
+	struct vmm_ctl_mig_progress mig; /* a migration's own progress */
+	struct vmm_mig_result res;	 /* a migration's result, once finished */
+	int committed;			 /* COMMIT went out: no cancel any more */
+	uint64_t seq;			 /* bumped on every progress update */
+	int cancel;			 /* main -> I/O thread */
+	int finished;			 /* I/O thread -> main: rc and err are set */
+	int rc;				 /* 0, -ECANCELED or -errno */
+	char err[VMM_OP_ERR_MAX];	 /* why it failed */
+	struct timespec t0;		 /* started */
 };
 struct vmm_op_report {
 	struct vmm_ctl_progress prog;
+	struct vmm_ctl_mig_progress mig;
+	struct vmm_mig_result res;
 	uint64_t seq;
 	int finished, rc;
 	char err[VMM_OP_ERR_MAX];
@@ -155,7 +165,16 @@ void vmm_op_finish(struct vmm *vmm, int rc, const char *err);
  * finished (it is then freed: a new one may begin), 0 while it runs, -ENOENT
  * when none runs. */
 int vmm_op_take(struct vmm *vmm, struct vmm_op_report *r);
-/* Main thread: asks the running operation to stop; -ENOENT if none. */
+/* I/O thread, migration: progress (also mirrored into the status's
+ * op); returns 1 if a cancel was asked for and COMMIT has not gone out. */
+int vmm_op_mig_progress(struct vmm *vmm, const struct vmm_ctl_mig_progress *mp);
+/* I/O thread: COMMIT is about to go out; from now on a cancel is refused.
+ * Returns 1 if a cancel came first (then nothing is committed). */
+int vmm_op_commit(struct vmm *vmm);
+/* I/O thread: a migration's end with its result (rc = res->rec.err). */
+void vmm_op_mig_finish(struct vmm *vmm, const struct vmm_mig_result *res);
+/* Main thread: asks the running operation to stop; -ENOENT if none,
+ * -EBUSY after a migration's COMMIT. */
 int vmm_op_cancel(struct vmm *vmm);
 /* Progress of the running operation for status (zeros if none). */
 void vmm_op_get(struct vmm *vmm, struct vmm_ctl_progress *prog);
@@ -189,6 +208,7 @@ int vmm_seccomp_apply(void);
 /* vmm_ctl.c */
 struct vmm_ctl;
 struct pollfd;
+/* path NULL: no socket, only the ends of operations are handled. */
 struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path);
 void vmm_ctl_free(struct vmm_ctl *ctl);
 /* Adds the listener and clients to pfds (at most cap); returns count. */
@@ -199,6 +219,8 @@ int vmm_ctl_fds(struct vmm_ctl *ctl, struct pollfd *pfds, int cap);
  * final reply to the client that asked). Returns 1 if the domain must end
  * (destroy, or a save without -p that completed). */
 int vmm_ctl_handle(struct vmm_ctl *ctl, struct pollfd *pfds, int n);
+/* The operation of type (CTL_VMM_INCOMING) runs already: report its end. */
+void vmm_ctl_adopt(struct vmm_ctl *ctl, uint16_t type);
 /* The poll timeout until the next idle client is due to be closed, -1 for
  * none. */
 int vmm_ctl_timeout_ms(const struct vmm_ctl *ctl);

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "vmm.h"
 #include "vmm_ctl.h"
+#include "vmm_mig.h"
 
 #define VMM_CTL_CLIENTS 4
 #define VMM_CTL_IDLE_MS 30000
@@ -43,6 +44,7 @@ struct vmm_ctl_client {
 	uint64_t active_ms; /* accepted, last whole request, or reply bytes taken */
 	int closing;	    /* refused: the error reply goes out, then we close */
 	uint16_t waiting;   /* a request whose reply comes when the operation ends */
+	int fd_in;	    /* the fd that came with the request being handled, or -1 */
 };
 
 struct vmm_ctl {
@@ -51,13 +53,16 @@ struct vmm_ctl {
 	int listen_fd;
 	struct vmm_ctl_client cl[VMM_CTL_CLIENTS];
 	uint64_t dropped; /* clients closed for idling or evicted */
-	/* the running save, as asked for */
-	int op_client; /* index of the client that asked, -1 if it left */
+	/* the running operation (save, migration, incoming), as asked for */
+	uint16_t op_type; /* CTL_VMM_SAVE, CTL_VMM_MIGRATE or CTL_VMM_INCOMING */
+	int op_client;	  /* index of the client that asked, -1 if it left */
 	uint32_t op_flags;
 	int op_was_paused;
 	int op_running;
 	uint64_t op_seq_sent; /* last progress sent */
 	char op_path[CTL_VMM_PATH_MAX];
+	int incoming_done;	      /* the incoming migration finished: its result */
+	struct vmm_mig_result op_res; /* the last migration result */
 	struct vmm_status status;
 	char reply[CTL_MSG_MAX];
 };
@@ -80,6 +85,8 @@ struct vmm_ctl *vmm_ctl_new(struct vmm *vmm, const char *path)
 	ctl->vmm = vmm;
 	ctl->listen_fd = -1;
 	ctl->op_client = -1;
+	if (!path) /* no socket: the operations' ends are still handled here */
+		return ctl;
 	ctl->path = strdup(path);
 	fd = ctl->path ? ctl_listen(path) : -ENOMEM;
 	if (fd < 0) {
@@ -98,7 +105,9 @@ static void vmm_ctl_drop(struct vmm_ctl *ctl, int i)
 	if (!cl->conn)
 		return;
 	if (ctl->op_client == i)
-		ctl->op_client = -1; /* the save goes on, unreported */
+		ctl->op_client = -1; /* the operation goes on, unreported */
+	if (cl->fd_in >= 0)
+		close(cl->fd_in);
 	close(cl->conn->fd);
 	free(cl->conn);
 	ctl_out_fini(&cl->out);
@@ -233,8 +242,16 @@ static void vmm_ctl_accept(struct vmm_ctl *ctl)
 		return;
 	}
 	cl->conn->fd = fd;
+	cl->fd_in = -1;
 	ctl_out_init(&cl->out, CTL_OUT_MAX_DEFAULT);
 	cl->active_ms = vmm_ctl_now_ms();
+}
+
+static const char *vmm_ctl_op_name(const struct vmm_ctl *ctl)
+{
+	return ctl->op_type == CTL_VMM_SAVE	 ? "save"
+	       : ctl->op_type == CTL_VMM_MIGRATE ? "migration"
+						 : "incoming migration";
 }
 
 /* Decodes CTL_VMM_SAVE: flags, then exactly path_len bytes of an absolute
@@ -278,8 +295,8 @@ static int vmm_ctl_save(struct vmm_ctl *ctl, int ci, const uint8_t *p, uint32_t 
 		return 0;
 	}
 	if (ctl->op_running) {
-		ctl_out_error(o, CTL_VMM_SAVE, -EBUSY, "domain %s: a save is running",
-			      vmm->cfg.name);
+		ctl_out_error(o, CTL_VMM_SAVE, -EBUSY, "domain %s: a %s is running", vmm->cfg.name,
+			      vmm_ctl_op_name(ctl));
 		return 0;
 	}
 	int was_paused = st == VMM_PAUSED;
@@ -296,6 +313,7 @@ static int vmm_ctl_save(struct vmm_ctl *ctl, int ci, const uint8_t *p, uint32_t 
 		return 0;
 	}
 	ctl->op_running = 1;
+	ctl->op_type = CTL_VMM_SAVE;
 	ctl->op_client = ci;
 	ctl->op_flags = flags;
 	ctl->op_was_paused = was_paused;
@@ -304,31 +322,69 @@ static int vmm_ctl_save(struct vmm_ctl *ctl, int ci, const uint8_t *p, uint32_t 
 	return 0;
 }
 
-/* The save ended: its client's final reply, the cancellers' replies, and
- * what becomes of the domain. Returns 1 when the domain must end. */
-static int vmm_ctl_op_end(struct vmm_ctl *ctl, const struct vmm_op_report *r)
+/* The save ended: the final reply, and what becomes of the domain. */
+static int vmm_ctl_save_end(struct vmm_ctl *ctl, struct vmm_ctl_client *cl,
+			    const struct vmm_op_report *r)
 {
 	struct vmm *vmm = ctl->vmm;
-	struct vmm_ctl_client *cl = ctl->op_client >= 0 ? &ctl->cl[ctl->op_client] : NULL;
-	int end = 0;
 
-	ctl->op_running = 0;
 	if (r->rc == 0) {
 		fprintf(stderr, "domain %s: saved to %s\n", vmm->cfg.name, ctl->op_path);
 		if (cl)
 			ctl_out_reply(&cl->out, CTL_VMM_SAVE, CTL_F_REPLY, NULL, 0);
-		end = !(ctl->op_flags & CTL_VMM_SAVE_F_PAUSE);
-	} else {
-		if (r->rc == -ECANCELED)
-			log_info("domain %s: save to %s %s", vmm->cfg.name, ctl->op_path, r->err);
-		else
-			log_error("domain %s: save: %s", vmm->cfg.name, r->err);
-		if (cl)
-			ctl_out_error(&cl->out, CTL_VMM_SAVE, r->rc, "domain %s: save: %s",
-				      vmm->cfg.name, r->err);
-		if (!ctl->op_was_paused)
-			vmm_vcpu_unpause(vmm);
+		return !(ctl->op_flags & CTL_VMM_SAVE_F_PAUSE);
 	}
+	if (r->rc == -ECANCELED)
+		log_info("domain %s: save to %s %s", vmm->cfg.name, ctl->op_path, r->err);
+	else
+		log_error("domain %s: save: %s", vmm->cfg.name, r->err);
+	if (cl)
+		ctl_out_error(&cl->out, CTL_VMM_SAVE, r->rc, "domain %s: save: %s", vmm->cfg.name,
+			      r->err);
+	if (!ctl->op_was_paused)
+		vmm_vcpu_unpause(vmm);
+	return 0;
+}
+
+/* A migration ended (its job already resumed the domain or left it
+ * paused, as the outcome says): the result record, and the vmm ends if the
+ * domain left (source OK) or never arrived (incoming failed). */
+static int vmm_ctl_mig_end(struct vmm_ctl *ctl, struct vmm_ctl_client *cl,
+			   const struct vmm_op_report *r)
+{
+	int n, ok = r->res.rec.outcome == VMM_CTL_MIG_OK;
+
+	ctl->op_res = r->res;
+	if (ok)
+		fprintf(stderr, "%s\n", r->res.msg);
+	else if (r->res.rec.outcome == VMM_CTL_MIG_CANCELLED)
+		log_info("%s", r->res.msg);
+	else
+		log_error("%s", r->res.msg);
+	if (cl) {
+		n = vmm_msg_mig_result_enc(&r->res, ctl->reply, sizeof(ctl->reply));
+		if (n < 0)
+			ctl_out_error(&cl->out, ctl->op_type, n, "result too large");
+		else
+			ctl_out_reply(&cl->out, ctl->op_type, CTL_F_REPLY, ctl->reply, (uint32_t)n);
+	}
+	if (ctl->op_type == CTL_VMM_INCOMING) {
+		ctl->incoming_done = ok;
+		return !ok;
+	}
+	return ok;
+}
+
+/* The operation ended: its client's final reply, the cancellers' replies,
+ * and what becomes of the domain. Returns 1 when the domain must end. */
+static int vmm_ctl_op_end(struct vmm_ctl *ctl, const struct vmm_op_report *r)
+{
+	struct vmm_ctl_client *cl = ctl->op_client >= 0 ? &ctl->cl[ctl->op_client] : NULL;
+	int end;
+
+	ctl->op_running = 0;
+	end = ctl->op_type == CTL_VMM_SAVE ? vmm_ctl_save_end(ctl, cl, r)
+					   : vmm_ctl_mig_end(ctl, cl, r);
 	if (cl)
 		cl->waiting = 0;
 	ctl->op_client = -1;
@@ -345,7 +401,7 @@ static int vmm_ctl_op_end(struct vmm_ctl *ctl, const struct vmm_op_report *r)
 /* Progress and end of the running save, sent as they come. */
 static int vmm_ctl_op_poll(struct vmm_ctl *ctl)
 {
-	struct vmm_op_report r;
+	static struct vmm_op_report r; /* main thread only */
 	int rc, end = 0;
 
 	if (!ctl->op_running || (rc = vmm_op_take(ctl->vmm, &r)) < 0)
@@ -355,8 +411,12 @@ static int vmm_ctl_op_poll(struct vmm_ctl *ctl)
 		end = vmm_ctl_op_end(ctl, &r);
 	} else if (cl && r.seq != ctl->op_seq_sent && ctl_out_pending(&cl->out) == 0) {
 		ctl->op_seq_sent = r.seq;
-		ctl_out_reply(&cl->out, CTL_VMM_SAVE, CTL_F_REPLY | CTL_F_MORE, &r.prog,
-			      sizeof(r.prog));
+		if (ctl->op_type == CTL_VMM_SAVE)
+			ctl_out_reply(&cl->out, CTL_VMM_SAVE, CTL_F_REPLY | CTL_F_MORE, &r.prog,
+				      sizeof(r.prog));
+		else
+			ctl_out_reply(&cl->out, ctl->op_type, CTL_F_REPLY | CTL_F_MORE, &r.mig,
+				      sizeof(r.mig));
 	}
 	for (int i = 0; i < VMM_CTL_CLIENTS; i++)
 		if (ctl->cl[i].conn && ctl_out_pending(&ctl->cl[i].out) &&
@@ -367,7 +427,12 @@ static int vmm_ctl_op_poll(struct vmm_ctl *ctl)
 
 static int vmm_ctl_cancel(struct vmm_ctl *ctl, struct vmm_ctl_client *cl)
 {
-	if (!ctl->op_running || vmm_op_cancel(ctl->vmm) < 0)
+	int rc = ctl->op_running ? vmm_op_cancel(ctl->vmm) : -ENOENT;
+
+	if (rc == -EBUSY)
+		return ctl_out_error(&cl->out, CTL_VMM_CANCEL, rc,
+				     "domain %s: the migration is past COMMIT", ctl->vmm->cfg.name);
+	if (rc < 0)
 		return ctl_out_error(&cl->out, CTL_VMM_CANCEL, -ENOENT,
 				     "domain %s: no operation running", ctl->vmm->cfg.name);
 	cl->waiting = CTL_VMM_CANCEL;
@@ -381,9 +446,9 @@ static int vmm_ctl_pause(struct vmm_ctl *ctl, struct ctl_out *o, uint16_t type)
 	enum vmm_state st = vmm_state_get(vmm);
 	int rc;
 
-	if (ctl->op_running) /* the save owns the vCPUs until it ends */
-		return ctl_out_error(o, type, -EBUSY, "domain %s: a save is running",
-				     vmm->cfg.name);
+	if (ctl->op_running) /* the operation owns the vCPUs until it ends */
+		return ctl_out_error(o, type, -EBUSY, "domain %s: a %s is running", vmm->cfg.name,
+				     vmm_ctl_op_name(ctl));
 	if (type == CTL_VMM_PAUSE && st != VMM_RUNNING && st != VMM_PAUSED)
 		return ctl_out_error(o, type, -EINVAL, "domain %s is %s", vmm->cfg.name,
 				     vmm_state_name(st));
@@ -397,6 +462,108 @@ static int vmm_ctl_pause(struct vmm_ctl *ctl, struct ctl_out *o, uint16_t type)
 				     strerror(-rc));
 	}
 	return ctl_out_reply(o, type, CTL_F_REPLY, NULL, 0);
+}
+
+/* CTL_VMM_MIGRATE: the request and the socket it brought (taken here). */
+static int vmm_ctl_migrate(struct vmm_ctl *ctl, int ci, const uint8_t *p, uint32_t len)
+{
+	struct vmm *vmm = ctl->vmm;
+	struct vmm_ctl_client *cl = &ctl->cl[ci];
+	struct vmm_ctl_migrate req;
+	char peer[VMM_CTL_MIG_PEER_MAX + 1], err[VMM_OP_ERR_MAX];
+	int fd = cl->fd_in, rc;
+
+	cl->fd_in = -1;
+	if (vmm_msg_migrate_dec(p, len, &req, peer, err, sizeof(err)) < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		ctl_out_error(&cl->out, CTL_VMM_MIGRATE, -EINVAL, "malformed migrate request: %s",
+			      fd < 0 ? "no connection fd" : err);
+		return -EINVAL;
+	}
+	enum vmm_state st = vmm_state_get(vmm);
+	if ((st != VMM_RUNNING && st != VMM_PAUSED) || ctl->op_running) {
+		close(fd);
+		if (ctl->op_running)
+			return ctl_out_error(&cl->out, CTL_VMM_MIGRATE, -EBUSY,
+					     "domain %s: a %s is running", vmm->cfg.name,
+					     vmm_ctl_op_name(ctl));
+		return ctl_out_error(&cl->out, CTL_VMM_MIGRATE, -EINVAL, "domain %s is %s",
+				     vmm->cfg.name, vmm_state_name(st));
+	}
+	rc = vmm_mig_start(vmm, &req, peer, fd, err, sizeof(err));
+	memset(&req, 0, sizeof(req)); /* the key */
+	if (rc < 0)
+		return ctl_out_error(&cl->out, CTL_VMM_MIGRATE, rc, "domain %s: migrate: %s",
+				     vmm->cfg.name, err);
+	log_info("domain %s: migrating to %s", vmm->cfg.name, peer);
+	ctl->op_running = 1;
+	ctl->op_type = CTL_VMM_MIGRATE;
+	ctl->op_client = ci;
+	ctl->op_was_paused = st == VMM_PAUSED;
+	ctl->op_seq_sent = 0;
+	cl->waiting = CTL_VMM_MIGRATE;
+	return 0;
+}
+
+/* CTL_VMM_INCOMING: follow the incoming migration, or its result. */
+static int vmm_ctl_incoming(struct vmm_ctl *ctl, int ci)
+{
+	struct vmm_ctl_client *cl = &ctl->cl[ci];
+	int n;
+
+	if (ctl->op_running && ctl->op_type == CTL_VMM_INCOMING) {
+		if (ctl->op_client >= 0)
+			return ctl_out_error(&cl->out, CTL_VMM_INCOMING, -EBUSY,
+					     "domain %s: another client follows the incoming "
+					     "migration",
+					     ctl->vmm->cfg.name);
+		ctl->op_client = ci;
+		ctl->op_seq_sent = 0;
+		cl->waiting = CTL_VMM_INCOMING;
+		return 0;
+	}
+	if (!ctl->incoming_done)
+		return ctl_out_error(&cl->out, CTL_VMM_INCOMING, -ENOENT,
+				     "domain %s: no incoming migration", ctl->vmm->cfg.name);
+	n = vmm_msg_mig_result_enc(&ctl->op_res, ctl->reply, sizeof(ctl->reply));
+	if (n < 0)
+		return ctl_out_error(&cl->out, CTL_VMM_INCOMING, n, "result too large");
+	return ctl_out_reply(&cl->out, CTL_VMM_INCOMING, CTL_F_REPLY, ctl->reply, (uint32_t)n);
+}
+
+void vmm_ctl_adopt(struct vmm_ctl *ctl, uint16_t type)
+{
+	ctl->op_running = 1;
+	ctl->op_type = type;
+	ctl->op_client = -1;
+}
+
+/* A CTL_VMM_MIGRATE request brings its socket as an SCM_RIGHTS fd, which
+ * ctl_conn_read would drop: once all its bytes are queued (peeked), it is
+ * read whole with ctl_recv_fds. Anything else goes to ctl_conn_read.
+ * Returns like ctl_conn_read. */
+static int vmm_ctl_read(struct vmm_ctl_client *cl)
+{
+	uint8_t
+	    peek[sizeof(struct ctl_hdr) + sizeof(struct vmm_ctl_migrate) + VMM_CTL_MIG_PEER_MAX];
+	struct ctl_fds fds;
+	struct ctl_hdr h;
+	int fd = cl->conn->fd;
+
+	if (cl->conn->have != 0 ||
+	    recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(h) ||
+	    h.type != CTL_VMM_MIGRATE || h.len > sizeof(peek) - sizeof(h))
+		return ctl_conn_read(cl->conn);
+	if (recv(fd, peek, sizeof(h) + h.len, MSG_PEEK | MSG_DONTWAIT) !=
+	    (ssize_t)(sizeof(h) + h.len))
+		return 0; /* the rest is on its way */
+	int rc = ctl_recv_fds(fd, &cl->conn->hdr, cl->conn->buf, sizeof(cl->conn->buf), &fds, 1, 1);
+	if (rc < 0)
+		return rc == -EBADMSG ? -EPROTO : rc;
+	cl->conn->have = sizeof(h) + h.len;
+	cl->fd_in = fds.fd[0];
+	return 1;
 }
 
 static int vmm_ctl_status(struct vmm_ctl *ctl, struct ctl_out *o)
@@ -420,7 +587,7 @@ static int vmm_ctl_dispatch(struct vmm_ctl *ctl, int ci)
 	struct ctl_out *o = &cl->out;
 	uint16_t type = c->hdr.type;
 
-	if (type != CTL_VMM_SAVE && c->hdr.len != 0) {
+	if (type != CTL_VMM_SAVE && type != CTL_VMM_MIGRATE && c->hdr.len != 0) {
 		ctl_out_error(o, type, -EINVAL, "unexpected payload");
 		return -EINVAL;
 	}
@@ -436,6 +603,11 @@ static int vmm_ctl_dispatch(struct vmm_ctl *ctl, int ci)
 		return vmm_ctl_save(ctl, ci, c->buf, c->hdr.len);
 	case CTL_VMM_CANCEL:
 		vmm_ctl_cancel(ctl, cl);
+		return 0;
+	case CTL_VMM_MIGRATE:
+		return vmm_ctl_migrate(ctl, ci, c->buf, c->hdr.len);
+	case CTL_VMM_INCOMING:
+		vmm_ctl_incoming(ctl, ci);
 		return 0;
 	case CTL_VMM_DESTROY:
 		fprintf(stderr, "domain %s: destroyed\n", vmm->cfg.name);
@@ -458,8 +630,8 @@ static int vmm_ctl_serve(struct vmm_ctl *ctl, int i, short revents)
 		return 0;
 	}
 	if (vmm_ctl_reading(cl) && (revents & (POLLIN | POLLERR | POLLHUP))) {
-		rc = ctl_conn_read(cl->conn);
-		if (rc < 0 && rc != -EMSGSIZE) { /* EOF or a socket error */
+		rc = vmm_ctl_read(cl);
+		if (rc < 0 && rc != -EMSGSIZE) { /* EOF, a socket error, a bad fd message */
 			vmm_ctl_drop(ctl, i);
 			return 0;
 		}
@@ -470,6 +642,10 @@ static int vmm_ctl_serve(struct vmm_ctl *ctl, int i, short revents)
 			cl->active_ms = vmm_ctl_now_ms();
 			rc = vmm_ctl_dispatch(ctl, i);
 			ctl_conn_consume(cl->conn);
+			if (cl->fd_in >= 0) { /* an fd no request took */
+				close(cl->fd_in);
+				cl->fd_in = -1;
+			}
 			cl->closing = rc < 0;
 			end = rc == 1;
 		}

@@ -49,7 +49,16 @@ struct vmm_ctl_save {
 };
 
 /* A long operation: what runs and how far it is. */
-enum vmm_ctl_op { VMM_CTL_OP_NONE = 0, VMM_CTL_OP_SAVE = 1 };
+/* In a status record, a migration shows as op MIGRATE (source) or INCOMING
+ * (destination) with phase PAGES (rounds), STATE (stopped, state and END)
+ * and SYNC (the handover); bytes_done/bytes_total are the current round's
+ * pages in bytes. The migration's own record is vmm_ctl_mig_progress. */
+enum vmm_ctl_op {
+	VMM_CTL_OP_NONE = 0,
+	VMM_CTL_OP_SAVE = 1,
+	VMM_CTL_OP_MIGRATE = 2,
+	VMM_CTL_OP_INCOMING = 3,
+};
 enum vmm_ctl_phase {
 	VMM_CTL_PHASE_NONE = 0,
 	VMM_CTL_PHASE_PAGES = 1, /* guest RAM: bytes_done of bytes_total */
@@ -68,21 +77,22 @@ struct vmm_ctl_progress {
 };
 
 /* --- Migration (docs/migration.md) --- */
-#define VMM_CTL_MIG_F_LIVE 0x1u	  /* pre-copy rounds; else stop-and-copy */
-#define VMM_CTL_MIG_KEY_LEN 32u	  /* TLS 2 PSK, exported from TLS 1 */
+#define VMM_CTL_MIG_F_LIVE 0x1u /* pre-copy rounds; else stop-and-copy */
+#define VMM_CTL_MIG_KEY_LEN 32u /* TLS 2 PSK, exported from TLS 1 */
 #define VMM_CTL_MIG_DOWNTIME_MS_DEFAULT 300u
 #define VMM_CTL_MIG_ROUNDS_MAX 30u
 #define VMM_CTL_MIG_PEER_MAX 255u
+#define VMM_CTL_MIG_DOWNTIME_MS_MAX 60000u
 
 struct vmm_ctl_migrate {
 	uint32_t flags;		 /* VMM_CTL_MIG_F_* */
 	uint32_t downtime_ms;	 /* target; 0: VMM_CTL_MIG_DOWNTIME_MS_DEFAULT */
 	uint32_t bandwidth_mbps; /* cap in MiB/s; 0: unlimited */
-	uint32_t max_rounds;	 /* 0: VMM_CTL_MIG_ROUNDS_MAX */
+	uint32_t max_rounds;	 /* 0: VMM_CTL_MIG_ROUNDS_MAX; at most that */
 	uint8_t key[VMM_CTL_MIG_KEY_LEN];
 	uint32_t peer_len; /* bytes of peer name that follow (for messages), no NUL */
-	uint32_t pad;
-	/* char peer[peer_len] ("host2:8002") */
+	uint32_t pad;	   /* 0 */
+			   /* char peer[peer_len] ("host2:8002") */
 };
 
 enum vmm_ctl_mig_phase {
@@ -94,19 +104,21 @@ enum vmm_ctl_mig_phase {
 };
 
 struct vmm_ctl_mig_progress {
-	uint32_t phase;		  /* enum vmm_ctl_mig_phase */
-	uint32_t round;		  /* 1-based; 0 before the first */
-	uint64_t mem_bytes;	  /* guest RAM */
-	uint64_t bytes_sent;	  /* stream bytes (incoming: received) so far */
-	uint64_t round_done;	  /* pages of this round sent so far */
-	uint64_t round_pages;	  /* pages this round sends */
-	uint64_t dirty_rate_bps;  /* measured over the last round, bytes/s */
-	uint64_t throughput_bps;  /* measured over the last round, bytes/s */
-	uint64_t elapsed_ms;	  /* since the migration started */
-	uint32_t throttle_pct;	  /* share of time the vCPUs are held, 0..99 */
-	uint32_t pad;
+	uint32_t phase;		 /* enum vmm_ctl_mig_phase */
+	uint32_t round;		 /* 1-based; 0 before the first */
+	uint64_t mem_bytes;	 /* guest RAM */
+	uint64_t bytes_sent;	 /* stream bytes (incoming: received) so far */
+	uint64_t round_done;	 /* pages of this round sent so far */
+	uint64_t round_pages;	 /* pages this round sends */
+	uint64_t dirty_rate_bps; /* measured over the last round, bytes/s */
+	uint64_t throughput_bps; /* measured over the last round, bytes/s */
+	uint64_t elapsed_ms;	 /* since the migration started */
+	uint32_t throttle_pct;	 /* share of time the vCPUs are held, 0..99 */
+	uint32_t pad;		 /* 0 */
 };
 
+/* err is 0 for OK and negative for every other outcome (CANCELLED:
+ * -ECANCELED). On an incoming vmm OK means the domain runs here. */
 enum vmm_ctl_mig_outcome {
 	VMM_CTL_MIG_OK = 0,	   /* the destination runs it; the source vmm exits */
 	VMM_CTL_MIG_FAILED = 1,	   /* before commit: the source runs on, untouched */
@@ -132,8 +144,8 @@ struct vmm_ctl_mig_result {
 	uint32_t rounds;      /* rounds run, the stop-and-copy round included */
 	uint32_t nround;      /* entries that follow, min(rounds, VMM_CTL_MIG_ROUND_MAX) */
 	uint32_t msg_len;     /* bytes of message after the rounds, no NUL */
-	uint32_t pad;
-	/* struct vmm_ctl_mig_round round[nround]; char msg[msg_len] */
+	uint32_t pad;	      /* 0 */
+			      /* struct vmm_ctl_mig_round round[nround]; char msg[msg_len] */
 };
 
 /* A decoded result. */
@@ -192,10 +204,10 @@ int vmm_msg_progress_dec(const void *p, size_t len, struct vmm_ctl_progress *pr,
 			 size_t errlen);
 int vmm_msg_migrate_enc(const struct vmm_ctl_migrate *m, const char *peer, void *buf, size_t cap);
 /* peer gets peer_len bytes + NUL (cap VMM_CTL_MIG_PEER_MAX + 1). */
-int vmm_msg_migrate_dec(const void *p, size_t len, struct vmm_ctl_migrate *m, char *peer,
-			char *err, size_t errlen);
-int vmm_msg_mig_progress_dec(const void *p, size_t len, struct vmm_ctl_mig_progress *pr,
-			     char *err, size_t errlen);
+int vmm_msg_migrate_dec(const void *p, size_t len, struct vmm_ctl_migrate *m, char *peer, char *err,
+			size_t errlen);
+int vmm_msg_mig_progress_dec(const void *p, size_t len, struct vmm_ctl_mig_progress *pr, char *err,
+			     size_t errlen);
 int vmm_msg_mig_result_enc(const struct vmm_mig_result *r, void *buf, size_t cap);
 int vmm_msg_mig_result_dec(const void *p, size_t len, struct vmm_mig_result *r, char *err,
 			   size_t errlen);
@@ -203,7 +215,7 @@ int vmm_msg_mig_result_dec(const void *p, size_t len, struct vmm_mig_result *r, 
 const char *vmm_msg_mig_phase_name(uint32_t phase);
 const char *vmm_msg_mig_outcome_name(uint32_t outcome);
 
-/* "running", "paused", "crashed", "halted" or "unknown". */
+/* "running", "paused", "crashed", "halted", "incoming" or "unknown". */
 const char *vmm_msg_state_name(uint32_t state);
 /* "save" / "pages", ...: for people. */
 const char *vmm_msg_op_name(uint32_t op);

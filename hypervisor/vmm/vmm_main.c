@@ -21,13 +21,17 @@
 #include "hv_vcpu.h"
 #include "log.h"
 #include "vmm.h"
+#include "vmm_mig.h"
 
 struct vmm_opts {
 	const char *config;
 	const char *console_log;
 	const char *control;
 	const char *restore;
-	int check; /* -n: check config and image, run nothing */
+	int incoming_fd; /* --incoming FD, or -1 */
+	int key_fd;	 /* --key-fd KFD, or -1 */
+	int32_t domid;	 /* --domid N, or -1 */
+	int check;	 /* -n: check config and image, run nothing */
 	enum log_level level;
 	char **overrides;
 	int noverrides;
@@ -37,11 +41,16 @@ static void vmm_usage(FILE *f)
 {
 	fprintf(f, "usage: vmm --config FILE [options] [key=value ...]\n"
 		   "       vmm --restore FILE [options] [key=value ...]\n"
+		   "       vmm --incoming FD --key-fd KFD [options]\n"
 		   "Runs one Tern domain under KVM.\n"
 		   "\n"
 		   "  --config FILE       domain config (xl format: name, kernel, memory, vcpus,\n"
 		   "                      vif, extra, on_crash)\n"
 		   "  --restore FILE      resume a domain saved with `vmmctl save`\n"
+		   "  --incoming FD       receive a live migration on the connected TCP socket FD\n"
+		   "                      (TLS 2, docs/migration.md); started by migrated\n"
+		   "  --key-fd KFD        the 32-byte TLS 2 key, read from KFD (a pipe)\n"
+		   "  --domid N           the domain id the status shows (default: the pid)\n"
 		   "  --console-log FILE  append the guest console to FILE too\n"
 		   "  --control SOCKET    control socket (vmmctl -s SOCKET ...)\n"
 		   "  --log-level L       error|warn|info|debug (default info)\n"
@@ -51,8 +60,29 @@ static void vmm_usage(FILE *f)
 		   "\n"
 		   "The guest console goes to stdout; console input comes from stdin unless\n"
 		   "it is /dev/null.\n"
-		   "Exit status: 0 halted with status 0, destroyed, or saved; 1 halted with a\n"
-		   "non-zero status; 2 bad usage, config, image or saved file; 3 crashed.\n");
+		   "Exit status: 0 halted with status 0, destroyed, saved or migrated away; 1\n"
+		   "halted with a non-zero status; 2 bad usage, config, image or saved file, or\n"
+		   "an incoming migration that failed; 3 crashed.\n");
+}
+
+/* --incoming FD, --key-fd KFD, --domid N: non-negative integers. */
+static int vmm_parse_int(int c, const char *arg, struct vmm_opts *o)
+{
+	const char *name = c == 'i' ? "--incoming" : c == 'k' ? "--key-fd" : "--domid";
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (!*arg || *end || v < 0 || v > INT32_MAX) {
+		fprintf(stderr, "vmm: %s: '%s' is not a non-negative integer\n", name, arg);
+		return -EINVAL;
+	}
+	if (c == 'i')
+		o->incoming_fd = (int)v;
+	else if (c == 'k')
+		o->key_fd = (int)v;
+	else
+		o->domid = (int32_t)v;
+	return 0;
 }
 
 static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
@@ -62,6 +92,9 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 	    {"console-log", required_argument, NULL, 'l'},
 	    {"control", required_argument, NULL, 's'},
 	    {"restore", required_argument, NULL, 'r'},
+	    {"incoming", required_argument, NULL, 'i'},
+	    {"key-fd", required_argument, NULL, 'k'},
+	    {"domid", required_argument, NULL, 'd'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"check", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
@@ -71,6 +104,7 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->level = LOG_LVL_INFO;
+	o->incoming_fd = o->key_fd = o->domid = -1;
 	while ((c = getopt_long(argc, argv, "hn", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -88,6 +122,12 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 		case 'n':
 			o->check = 1;
 			break;
+		case 'i':
+		case 'k':
+		case 'd':
+			if (vmm_parse_int(c, optarg, o) < 0)
+				return -EINVAL;
+			break;
 		case 'L':
 			if (log_level_parse(optarg, &o->level) < 0) {
 				fprintf(stderr, "vmm: --log-level: unknown level '%s'\n", optarg);
@@ -102,8 +142,13 @@ static int vmm_parse_opts(int argc, char **argv, struct vmm_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (!o->config == !o->restore) {
-		fprintf(stderr, "vmm: give exactly one of --config and --restore (see --help)\n");
+	if (!!o->config + !!o->restore + (o->incoming_fd >= 0) != 1) {
+		fprintf(stderr, "vmm: give exactly one of --config, --restore and --incoming (see "
+				"--help)\n");
+		return -EINVAL;
+	}
+	if ((o->incoming_fd >= 0) != (o->key_fd >= 0)) {
+		fprintf(stderr, "vmm: --incoming and --key-fd go together\n");
 		return -EINVAL;
 	}
 	o->overrides = argv + optind;
@@ -207,8 +252,11 @@ static int vmm_loop(struct vmm *vmm, struct vmm_ctl *ctl, int sfd)
 			    (st == VMM_CRASHED && vmm->cfg.on_crash == HV_ON_CRASH_DESTROY))
 				return vmm_end_code(vmm);
 		}
-		if (vmm_ctl_handle(ctl, pfds + 2, n - 2))
+		if (vmm_ctl_handle(ctl, pfds + 2, n - 2)) {
+			if (vmm->exit_code >= 0)
+				return vmm->exit_code;
 			return vmm_state_get(vmm) == VMM_CRASHED ? VMM_EXIT_CRASH : VMM_EXIT_OK;
+		}
 	}
 }
 
@@ -216,7 +264,9 @@ static int vmm_setup(struct vmm *vmm, const struct vmm_opts *o, char *err, size_
 {
 	int rc;
 
-	if (o->restore)
+	if (o->incoming_fd >= 0)
+		rc = vmm_incoming_setup(vmm, o->incoming_fd, o->key_fd, err, errlen);
+	else if (o->restore)
 		rc = vmm_restore(vmm, o->restore, o->overrides, o->noverrides, err, errlen);
 	else if ((rc = vmm_load_config(vmm, o, err, errlen)) == 0)
 		rc = vmm_boot(vmm, err, errlen);
@@ -244,25 +294,33 @@ int main(int argc, char **argv)
 	pthread_cond_init(&vmm.cond, NULL);
 	vmm.console_log_fd = -1;
 	vmm.console_in_fd = -1;
+	vmm.domid = o.domid;
+	vmm.exit_code = -1;
 	vmm.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	sfd = vmm_signalfd();
-	if (vmm.event_fd < 0 || sfd < 0 || hv_vcpu_signal_init() < 0) {
-		fprintf(stderr, "vmm: %s\n", strerror(errno));
+	if (vmm.event_fd < 0 || sfd < 0 || hv_vcpu_signal_init() < 0 ||
+	    (rc = vmm_mig_tls_init()) < 0) {
+		fprintf(stderr, "vmm: %s\n",
+			vmm.event_fd < 0 || sfd < 0 ? strerror(errno) : "TLS set-up failed");
 		goto out;
 	}
-	if (vmm_setup(&vmm, &o, err, sizeof(err)) < 0) {
+	if ((rc = vmm_setup(&vmm, &o, err, sizeof(err))) < 0) {
 		fprintf(stderr, "vmm: %s\n", err);
+		vmm_incoming_fail(&vmm, rc, err);
 		goto out;
 	}
-	if (o.control && !(ctl = vmm_ctl_new(&vmm, o.control))) {
-		fprintf(stderr, "domain %s: control socket %s: %s\n", vmm.cfg.name, o.control,
-			strerror(errno));
+	if (!(ctl = vmm_ctl_new(&vmm, o.control))) {
+		snprintf(err, sizeof(err), "control socket %s: %s", o.control, strerror(errno));
+		fprintf(stderr, "domain %s: %s\n", vmm.cfg.name, err);
+		vmm_incoming_fail(&vmm, -errno, err);
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &vmm.started);
 	log_info("domain %s: %s, %u MiB, %u vCPU, pid %d", vmm.cfg.name,
-		 o.restore ? "restored" : "started", vmm.cfg.memory_mib, vmm.cfg.vcpus,
-		 (int)getpid());
+		 o.incoming_fd >= 0 ? "incoming"
+		 : o.restore	    ? "restored"
+				    : "started",
+		 vmm.cfg.memory_mib, vmm.cfg.vcpus, (int)getpid());
 	if (vmm_vcpu_start(&vmm) < 0) {
 		fprintf(stderr, "domain %s: cannot start vCPU threads\n", vmm.cfg.name);
 		goto out;
@@ -276,10 +334,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "domain %s: seccomp: %s\n", vmm.cfg.name, strerror(-rc));
 		goto out;
 	}
+	if (vmm.in) {
+		if ((rc = vmm_incoming_start(&vmm, err, sizeof(err))) < 0) {
+			fprintf(stderr, "domain %s: %s\n", vmm.cfg.name, err);
+			goto out;
+		}
+		vmm_ctl_adopt(ctl, CTL_VMM_INCOMING);
+	}
 	code = vmm_loop(&vmm, ctl, sfd);
 out:
 	vmm_io_free(vmm.io); /* first: a save reads the parked vCPUs */
 	vmm.io = NULL;
+	if (vmm.in) { /* never started, or stopped before its end */
+		vmm_incoming_fail(&vmm, -ECANCELED, "the destination vmm stopped");
+		code = VMM_EXIT_ERROR;
+	}
 	if (vmm.op) {
 		struct vmm_op_report r;
 		vmm_op_take(&vmm, &r);
@@ -288,6 +357,7 @@ out:
 	vmm_ctl_free(ctl);
 	vmm_console_fini(&vmm);
 	hv_vm_free(vmm.vm);
+	vmm_mig_tls_fini();
 	if (sfd >= 0)
 		close(sfd);
 	if (vmm.event_fd >= 0)

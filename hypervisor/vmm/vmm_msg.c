@@ -11,12 +11,11 @@
 #include <string.h>
 
 #include "vmm_ctl.h"
+#include "vmm_msg_int.h"
 
-static const char *const vmm_msg_states[] = {"running", "paused", "crashed", "halted"};
-static const char *const vmm_msg_ops[] = {"none", "save"};
+static const char *const vmm_msg_states[] = {"running", "paused", "crashed", "halted", "incoming"};
+static const char *const vmm_msg_ops[] = {"none", "save", "migrate", "incoming"};
 static const char *const vmm_msg_phases[] = {"none", "pages", "state", "sync", "done"};
-
-#define VMM_MSG_N(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *vmm_msg_state_name(uint32_t state)
 {
@@ -33,10 +32,7 @@ const char *vmm_msg_phase_name(uint32_t phase)
 	return phase < VMM_MSG_N(vmm_msg_phases) ? vmm_msg_phases[phase] : "unknown";
 }
 
-static int vmm_msg_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int vmm_msg_fail(char *err, size_t errlen, const char *fmt, ...)
+int vmm_msg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

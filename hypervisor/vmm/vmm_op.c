@@ -83,6 +83,60 @@ void vmm_op_finish(struct vmm *vmm, int rc, const char *err)
 	vmm_op_wake(vmm);
 }
 
+/* The status's op follows a migration: phase PAGES while rounds run,
+ * STATE once stopped, SYNC for the handover; bytes are the round's pages. */
+static uint32_t vmm_op_mig_phase(uint32_t phase)
+{
+	switch (phase) {
+	case VMM_CTL_MIG_CONNECT:
+	case VMM_CTL_MIG_PRECOPY:
+		return VMM_CTL_PHASE_PAGES;
+	case VMM_CTL_MIG_STOPCOPY:
+		return VMM_CTL_PHASE_STATE;
+	case VMM_CTL_MIG_HANDOVER:
+		return VMM_CTL_PHASE_SYNC;
+	}
+	return VMM_CTL_PHASE_DONE;
+}
+
+int vmm_op_mig_progress(struct vmm *vmm, const struct vmm_ctl_mig_progress *mp)
+{
+	int cancel;
+
+	pthread_mutex_lock(&vmm->lock);
+	vmm->op->mig = *mp;
+	vmm->op->mig.elapsed_ms = vmm->op->prog.elapsed_ms = vmm_op_ms_since(&vmm->op->t0);
+	vmm->op->prog.phase = vmm_op_mig_phase(mp->phase);
+	vmm->op->prog.bytes_total = mp->round_pages << 12;
+	vmm->op->prog.bytes_done = mp->round_done << 12;
+	vmm->op->prog.bytes_written = mp->bytes_sent;
+	vmm->op->seq++;
+	cancel = vmm->op->cancel && !vmm->op->committed;
+	pthread_mutex_unlock(&vmm->lock);
+	vmm_op_wake(vmm);
+	return cancel;
+}
+
+int vmm_op_commit(struct vmm *vmm)
+{
+	int cancel;
+
+	pthread_mutex_lock(&vmm->lock);
+	cancel = vmm->op->cancel;
+	vmm->op->committed = !cancel;
+	pthread_mutex_unlock(&vmm->lock);
+	return cancel;
+}
+
+void vmm_op_mig_finish(struct vmm *vmm, const struct vmm_mig_result *res)
+{
+	pthread_mutex_lock(&vmm->lock);
+	vmm->op->res = *res;
+	vmm->op->mig.phase = VMM_CTL_MIG_DONE;
+	pthread_mutex_unlock(&vmm->lock);
+	vmm_op_finish(vmm, res->rec.err, res->msg);
+}
+
 int vmm_op_take(struct vmm *vmm, struct vmm_op_report *r)
 {
 	struct vmm_op *done = NULL;
@@ -93,6 +147,9 @@ int vmm_op_take(struct vmm *vmm, struct vmm_op_report *r)
 		r->prog = vmm->op->prog;
 		r->seq = vmm->op->seq;
 		r->finished = vmm->op->finished;
+		r->mig = vmm->op->mig;
+		if (r->finished)
+			r->res = vmm->op->res;
 		r->rc = vmm->op->rc;
 		memcpy(r->err, vmm->op->err, sizeof(r->err));
 		rc = r->finished;
@@ -112,8 +169,8 @@ int vmm_op_cancel(struct vmm *vmm)
 
 	pthread_mutex_lock(&vmm->lock);
 	if (vmm->op && !vmm->op->finished) {
-		vmm->op->cancel = 1;
-		rc = 0;
+		rc = vmm->op->committed ? -EBUSY : 0;
+		vmm->op->cancel = !vmm->op->committed;
 	}
 	pthread_mutex_unlock(&vmm->lock);
 	return rc;

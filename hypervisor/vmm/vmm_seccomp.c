@@ -14,17 +14,22 @@
  * exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmm.h"
+#include "vmm_mig.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define VMM_SANITIZED 1
@@ -76,6 +81,8 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(__NR_recvfrom),
     VMM_ALLOW(__NR_sendto),
     VMM_ALLOW(__NR_getsockopt), /* SO_PEERCRED of a control client */
+    /* migration: the request's socket comes as SCM_RIGHTS (ctl_recv_fds) */
+    VMM_ALLOW(__NR_recvmsg),
     VMM_ALLOW(__NR_shutdown),
     /* the I/O thread's loop (vmm_io.c): waits on its epoll set (the wake
      * eventfd; fds are added before the filter, so no epoll_ctl). glibc's
@@ -114,6 +121,25 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(__NR_getrandom), /* save: the temporary file's name */
     VMM_ALLOW(__NR_exit),
     VMM_ALLOW(__NR_exit_group),
+    /* migration: the TCP socket made non-blocking (fcntl F_GETFL /
+     * F_SETFL); TCP_NODELAY for the handover's small records and a bounded
+     * SO_SNDBUF (vmm_mig_tls.c), nothing else */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, 0, 5),
+    VMM_LD_ARG(1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_GETFL, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, F_SETFL, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    VMM_DENY,
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 9),
+    VMM_LD_ARG(1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 2),
+    VMM_LD_ARG(2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TCP_NODELAY, 3, 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_SOCKET, 0, 3),
+    VMM_LD_ARG(2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SO_SNDBUF, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    VMM_DENY,
     /* openat: only the save's temporary file, a new file that is never a
      * symlink (VMM_SAVE_OPEN_FLAGS); nothing can be opened for reading or
      * opened existing, truncated or appended to. */
@@ -126,9 +152,8 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 1, 0),
     VMM_DENY,
     /* ioctl: the KVM requests a running domain makes, no other (no tty or
-     * socket ioctls were seen; KVM_SET_* all happen before the filter, on
-     * boot or restore). Migration will add KVM_GET_DIRTY_LOG and
-     * KVM_CLEAR_DIRTY_LOG here when the vmm sends a live stream. */
+     * socket ioctls were seen; boot and restore make their KVM_SET_* calls
+     * before the filter; migration's are listed below). */
     VMM_LD_ARG(1),
     VMM_ALLOW(KVM_RUN), /* vCPU loop; also settle with immediate_exit */
     /* save (hv_vcpu_state_get) of parked vCPUs */
@@ -143,6 +168,28 @@ static const struct sock_filter vmm_seccomp_filter[] = {
     VMM_ALLOW(KVM_GET_VCPU_EVENTS),
     VMM_ALLOW(KVM_GET_DEBUGREGS),
     VMM_ALLOW(KVM_GET_MP_STATE),
+    /* live migration's source: the dirty log on and off (the RAM slot
+     * re-registered with KVM_MEM_LOG_DIRTY_PAGES), read and cleared */
+    VMM_ALLOW(KVM_SET_USER_MEMORY_REGION),
+    VMM_ALLOW(KVM_GET_DIRTY_LOG),
+    VMM_ALLOW(KVM_CLEAR_DIRTY_LOG),
+    /* the guest TSC as the clock record and its rebase read it */
+    VMM_ALLOW(KVM_HAS_DEVICE_ATTR),
+    VMM_ALLOW(KVM_GET_DEVICE_ATTR),
+    /* live migration's destination (`vmm --incoming`, filtered once the
+     * VM exists, before any byte of guest state is parsed) sets its parked
+     * vCPUs from the VCPU records at END: the state of its own vCPUs,
+     * which a running domain's guest code can change anyway */
+    VMM_ALLOW(KVM_SET_DEVICE_ATTR),
+    VMM_ALLOW(KVM_SET_MSRS),
+    VMM_ALLOW(KVM_SET_REGS),
+    VMM_ALLOW(KVM_SET_SREGS),
+    VMM_ALLOW(KVM_SET_XSAVE),
+    VMM_ALLOW(KVM_SET_XCRS),
+    VMM_ALLOW(KVM_SET_FPU),
+    VMM_ALLOW(KVM_SET_VCPU_EVENTS),
+    VMM_ALLOW(KVM_SET_DEBUGREGS),
+    VMM_ALLOW(KVM_SET_MP_STATE),
     VMM_DENY,
 };
 
@@ -159,6 +206,10 @@ int vmm_seccomp_apply(void)
 	/* OpenSSL reads its configuration and loads providers on first use:
 	 * do that now, while files may still be opened freely. */
 	if (!EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL))
+		return -EIO;
+	/* TLS 2's algorithms likewise (vmm_mig_tls_init made the contexts):
+	 * fetch them now by one throw-away use of each */
+	if (vmm_mig_tls_warm() < 0)
 		return -EIO;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;

@@ -22,6 +22,8 @@ void vmm_status_get(struct vmm *vmm, struct vmm_status *st)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	getrusage(RUSAGE_SELF, &ru);
 	r->id = r->pid = (int32_t)getpid();
+	if (vmm->domid >= 0)
+		r->id = vmm->domid;
 	r->memory_mib = vmm->cfg.memory_mib;
 	r->vcpus = vmm->cfg.vcpus;
 	r->uptime_ns = (uint64_t)((now.tv_sec - vmm->started.tv_sec) * 1000000000LL +

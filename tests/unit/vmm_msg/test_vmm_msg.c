@@ -98,7 +98,7 @@ static void p_size(struct vmm_ctl_status *r)
 }
 static void p_state(struct vmm_ctl_status *r)
 {
-	r->state = 4;
+	r->state = 5;
 }
 static void p_nvifs(struct vmm_ctl_status *r)
 {
@@ -106,7 +106,7 @@ static void p_nvifs(struct vmm_ctl_status *r)
 }
 static void p_op(struct vmm_ctl_status *r)
 {
-	r->op.op = 2;
+	r->op.op = 4;
 }
 static void p_phase(struct vmm_ctl_status *r)
 {
@@ -139,9 +139,9 @@ static void test_bad_fixed(void **state)
 	snprintf(want, sizeof(want), "status: too short (%zu bytes, want at least %zu)", fixed - 1,
 		 fixed);
 	expect(fixed - 1, want, NULL);
-	expect(full, "status: unknown state 4", p_state);
+	expect(full, "status: unknown state 5", p_state);
 	expect(full, "status: 5 vifs, at most 4", p_nvifs);
-	expect(full, "status: unknown operation 2", p_op);
+	expect(full, "status: unknown operation 4", p_op);
 	expect(full, "status: unknown phase 9", p_phase);
 	expect(full, "status: 1073741825 of 1073741824 bytes done", p_done);
 }
