@@ -30,7 +30,7 @@ struct vmm_mig_job {
 	uint64_t *fresh;	 /* the last dirty-log read, merged into bitmap */
 	size_t words;
 	enum vmm_mig_step step;
-	int was_paused, logging, stopped, committed, cancel;
+	int was_paused, logging, stopped, committed, cancel, held;
 	uint64_t cursor; /* next pfn of the round */
 	uint32_t round;
 	uint64_t round_pages, round_done, round_bytes0, round_t0;

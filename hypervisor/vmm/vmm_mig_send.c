@@ -34,6 +34,7 @@
 #include "vmm_mig_int.h"
 
 #define VMM_MIG_STEP_MS 20
+#define VMM_MIG_THROTTLE_MS 500
 /* Dirty data left that is always worth stopping for: ~1 ms of sending. */
 #define VMM_MIG_TINY_US 1000
 
@@ -218,47 +219,56 @@ static int vmm_mig_next_round(struct vmm_mig_job *m)
 	return 0;
 }
 
-/* Holds the vCPUs for the throttle's share of this step. */
-static int vmm_mig_throttled(struct vmm_mig_job *m, uint64_t t0, uint64_t *deadline)
+/* The throttle's duty cycle: the vCPUs are held for throttle_pct of each
+ * period while sending goes on. The period is long because a guest that
+ * paces itself by the clock (dirtier catches up to 100 ms of missed
+ * writes) must lose time, not just be delayed. Returns the time the
+ * current part of the period ends. */
+static uint64_t vmm_mig_throttle(struct vmm_mig_job *m, uint64_t now)
 {
-	int rc;
+	uint64_t period = VMM_MIG_THROTTLE_MS * 1000000ull;
+	uint64_t pos = (now - m->t0) % period, held = period / 100 * m->throttle;
+	int hold = m->throttle && !m->was_paused && pos < held;
 
-	if (!m->throttle || m->was_paused)
-		return 0;
-	if ((rc = vmm_vcpu_pause(m->vmm)) < 0)
-		return vmm_mig_fail(m, rc, "throttle: pause: %s", strerror(-rc));
-	*deadline = t0 + (uint64_t)VMM_MIG_STEP_MS * 10000ull * m->throttle;
-	return 1;
+	if (hold && !m->held && vmm_vcpu_pause(m->vmm) == 0)
+		m->held = 1;
+	else if (!hold && m->held) {
+		vmm_vcpu_unpause(m->vmm);
+		m->held = 0;
+	}
+	return now - pos + (pos < held ? held : period);
 }
 
 static int vmm_mig_round_step(struct vmm_mig_job *m)
 {
 	uint64_t t0 = vmm_mig_now_ns(), deadline = t0 + VMM_MIG_STEP_MS * 1000000ull;
-	uint64_t held_until = 0;
-	int held, rc;
+	int rc;
 
 	if (m->req.bandwidth_mbps) {
 		uint64_t bytes = m->out.offset - m->round_bytes0;
 		uint64_t due_ns = bytes * 1000000000ull / ((uint64_t)m->req.bandwidth_mbps << 20);
 		if (m->round_t0 + due_ns > t0) { /* ahead of the cap: wait a little */
 			uint64_t wait = m->round_t0 + due_ns - t0;
-			struct timespec ts = {0, (long)(wait < 20000000 ? wait : 20000000)};
+			struct timespec ts = {0, (long)(wait < 5000000 ? wait : 5000000)};
+			vmm_mig_throttle(m, t0);
 			nanosleep(&ts, NULL);
 			return 0;
 		}
 		deadline = t0 + 5000000ull; /* small steps keep the rate even */
 	}
-	if ((held = vmm_mig_throttled(m, t0, &held_until)) < 0)
-		return held;
-	rc = vmm_mig_send_marked(m, m->round == 1, held ? held_until : deadline);
-	if (held) {
-		vmm_vcpu_unpause(m->vmm);
-		if (rc == 0)
-			rc = vmm_mig_send_marked(m, m->round == 1, deadline);
-	}
+	uint64_t part_end = vmm_mig_throttle(m, t0);
+	rc = vmm_mig_send_marked(m, m->round == 1, part_end < deadline ? part_end : deadline);
 	if (rc == 1 && (rc = vmm_mig_next_round(m)) == 1)
 		m->step = VMM_MIG_STEP_STOP;
 	return rc < 0 ? rc : 0;
+}
+
+/* Lets go of throttled vCPUs (the stop-and-copy pauses them itself). */
+static void vmm_mig_unthrottle(struct vmm_mig_job *m)
+{
+	if (m->held)
+		vmm_vcpu_unpause(m->vmm);
+	m->held = 0;
 }
 
 /* The end, whatever it is: the domain as the outcome says. */
@@ -267,6 +277,7 @@ static int vmm_mig_end(struct vmm_mig_job *m, int rc)
 	struct vmm_ctl_mig_result *r = &m->res.rec;
 	struct vmm *vmm = m->vmm;
 
+	vmm_mig_unthrottle(m);
 	if (m->logging)
 		hv_dirty_log_stop(vmm->vm);
 	m->logging = 0;
@@ -309,6 +320,7 @@ static int vmm_mig_step(struct vmm_io_job *job)
 		rc = vmm_mig_round_step(m);
 		break;
 	case VMM_MIG_STEP_STOP:
+		vmm_mig_unthrottle(m);
 		return vmm_mig_end(m, vmm_mig_stop_copy(m));
 	}
 	return rc < 0 ? vmm_mig_end(m, rc) : 0;

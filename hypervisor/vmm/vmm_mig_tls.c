@@ -24,7 +24,7 @@
 #include "vmm_mig.h"
 
 #define VMM_MIG_SLICE_MS 50
-#define VMM_MIG_SOCKBUF (512 * 1024) /* the kernel doubles it */
+#define VMM_MIG_SOCKBUF (1024 * 1024) /* the kernel doubles it */
 
 static SSL_CTX *vmm_mig_ctx[2]; /* client, server */
 static int vmm_mig_ex_idx = -1; /* SSL ex_data: the key of this connection */

@@ -27,8 +27,8 @@
 
 #include "ctl.h"
 #include "vmm.h"
-#include "vmm_mig.h"
 #include "vmm_ctl.h"
+#include "vmm_mig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
