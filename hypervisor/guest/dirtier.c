@@ -17,7 +17,8 @@
  * <ms> of guest time it also prints the line "b", so a host that timestamps
  * the console can see the guest stop and resume across a migration (the
  * guest's own clock cannot: the TSC is carried over). Two bytes, because
- * under a Multiboot loader each byte costs two port-I/O exits.
+ * under a Multiboot loader each byte costs two port-I/O exits. A resume
+ * prints a beat at once, before the verify pass.
  *
  * Optional `fill=1`: before pacing starts, write every page of the set once
  * (the same writes as above, so the checksum holds) and print
@@ -117,6 +118,10 @@ static void dirtier_run(struct dirtier *d)
 
 		if (r != d->resumes) {
 			d->resumes = r;
+			/* The guest runs again: say so before the verify pass, which
+			 * reads the whole set and would hide when it resumed. */
+			if (d->beat_ns)
+				rt_console_write("b\n", 2);
 			dirtier_verify(d, r);
 		}
 		due = dirtier_due(d, now - pace_start);
