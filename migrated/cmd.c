@@ -69,8 +69,12 @@ static void cmd_on_status(struct vmm_req *r, const struct ctl_hdr *h, const void
 		return;
 	}
 	log_warn("domain %s: vmm status: %s", d->name, err ? strerror(-err) : why);
-	d->destroying = true;
-	kill(d->pid, SIGKILL);
+	/* A vmm that answers nonsense is ended; one that went away (a guest
+	 * crashing at once) is left to the reaper, which keeps a crash. */
+	if (!err || err == -EBADMSG) {
+		d->destroying = true;
+		kill(d->pid, SIGKILL);
+	}
 	if (c)
 		ctl_server_error(c, c->busy_type, err ? err : -EBADMSG, "domain %s: status: %s",
 				 d->name, err ? strerror(-err) : why);
@@ -131,8 +135,7 @@ static void cmd_create(struct mig_client *c, struct mig_dom *d, const struct mig
 		return;
 	}
 	if ((rc = cmd_write_cfg(d, &cfg)) < 0 ||
-	    (args[1] = d->cfg_path, d->on_up = cmd_on_up,
-	     (rc = dom_spawn(d, args, NULL, 0)) < 0)) {
+	    (args[1] = d->cfg_path, d->on_up = cmd_on_up, (rc = dom_spawn(d, args, NULL, 0)) < 0)) {
 		ctl_server_error(c, MIG_CTL_CREATE, rc, "domain %s: start: %s", cfg.name,
 				 strerror(-rc));
 		dom_remove(d, NULL);
@@ -212,9 +215,10 @@ static void cmd_on_simple(struct vmm_req *r, const struct ctl_hdr *h, const void
 	}
 	if (err || (h->flags & CTL_F_ERROR)) {
 		if (d)
-			cmd_forward_error(c, d, type == MIG_CTL_PAUSE	  ? "pause"
-						: type == MIG_CTL_UNPAUSE ? "unpause"
-									  : "destroy",
+			cmd_forward_error(c, d,
+					  type == MIG_CTL_PAUSE	    ? "pause"
+					  : type == MIG_CTL_UNPAUSE ? "unpause"
+								    : "destroy",
 					  err ? NULL : p, len, err);
 		else
 			ctl_server_error(c, type, -ENOENT, "domain gone");
@@ -404,10 +408,10 @@ static const struct {
 	bool needs_dom;
 	cmd_fn fn;
 } cmd_table[] = {
-    {MIG_CTL_CREATE, false, cmd_create},     {MIG_CTL_LIST, false, cmd_list},
-    {MIG_CTL_PAUSE, true, cmd_pause},	     {MIG_CTL_UNPAUSE, true, cmd_pause},
+    {MIG_CTL_CREATE, false, cmd_create},    {MIG_CTL_LIST, false, cmd_list},
+    {MIG_CTL_PAUSE, true, cmd_pause},	    {MIG_CTL_UNPAUSE, true, cmd_pause},
     {MIG_CTL_SHUTDOWN, true, cmd_shutdown}, {MIG_CTL_DESTROY, true, cmd_destroy},
-    {MIG_CTL_SAVE, true, cmd_save},	     {MIG_CTL_RESTORE, false, cmd_restore},
+    {MIG_CTL_SAVE, true, cmd_save},	    {MIG_CTL_RESTORE, false, cmd_restore},
     {MIG_CTL_CONSOLE, true, cmd_console},   {MIG_CTL_CONSOLE_IN, false, cmd_console_in},
     {MIG_CTL_MIGRATE, true, cmd_migrate},   {MIG_CTL_MIGRATE_CANCEL, true, cmd_cancel},
 };

@@ -84,9 +84,13 @@ static void client_request(struct mig_client *c)
 		client_free(c);
 		return;
 	}
-	if (c->busy && h.type != MIG_CTL_CONSOLE_IN)
+	if (h.type == MIG_CTL_CONSOLE_IN) {
+		cmd_dispatch(c, &req); /* no reply: the client's state stays */
+		return;
+	}
+	if (c->busy)
 		return; /* only console input while attached */
-	c->busy = h.type != MIG_CTL_CONSOLE_IN;
+	c->busy = true;
 	c->busy_type = h.type;
 	cmd_dispatch(c, &req);
 }
@@ -136,9 +140,9 @@ static void ctl_on_accept(struct ev_io *io, unsigned events, void *arg)
 	(void)events;
 	while ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		if (ctl_peer_check(fd) < 0 || m->nclients >= MIG_CLIENTS_MAX) {
-			log_warn("control: client refused (%s)",
-				 m->nclients >= MIG_CLIENTS_MAX ? "too many clients"
-								: "not root or our uid");
+			log_warn("control: client refused (%s)", m->nclients >= MIG_CLIENTS_MAX
+								     ? "too many clients"
+								     : "not root or our uid");
 			close(fd);
 			continue;
 		}

@@ -8,10 +8,21 @@
 #include <string.h>
 
 static const char *const mig_conf_keys[] = {
-    "relocation-server", "relocation-port",   "relocation-address", "relocation-hosts-allow",
-    "tls-ca",		 "tls-cert",	      "tls-key",	    "control-socket",
-    "runtime-dir",	 "state-dir",	      "vmm-binary",	    "max-migrations",
-    "domain-memory",	 "log-level",	      NULL,
+    "relocation-server",
+    "relocation-port",
+    "relocation-address",
+    "relocation-hosts-allow",
+    "tls-ca",
+    "tls-cert",
+    "tls-key",
+    "control-socket",
+    "runtime-dir",
+    "state-dir",
+    "vmm-binary",
+    "max-migrations",
+    "domain-memory",
+    "log-level",
+    NULL,
 };
 
 void mig_conf_defaults(struct mig_conf *c)
@@ -122,8 +133,8 @@ int mig_conf_apply(struct mig_conf *c, const struct sxp_node *doc, struct sxp_er
 		size_t off, cap;
 	} paths[] = {
 #define P(k, f) {k, offsetof(struct mig_conf, f), sizeof(((struct mig_conf *)0)->f)}
-	    P("tls-ca", tls_ca),	       P("tls-cert", tls_cert),
-	    P("tls-key", tls_key),	       P("control-socket", control_socket),
+	    P("tls-ca", tls_ca),	   P("tls-cert", tls_cert),
+	    P("tls-key", tls_key),	   P("control-socket", control_socket),
 	    P("runtime-dir", runtime_dir), P("state-dir", state_dir),
 	    P("vmm-binary", vmm_binary),
 #undef P
@@ -137,8 +148,8 @@ int mig_conf_apply(struct mig_conf *c, const struct sxp_node *doc, struct sxp_er
 	if (rc == 0)
 		rc = mig_conf_num(doc, "max-migrations", 1, 64, &c->max_migrations, err);
 	if (rc == 0)
-		rc = mig_conf_num(doc, "domain-memory", 16, 16 * 1024 * 1024,
-				  &c->domain_memory_mib, err);
+		rc = mig_conf_num(doc, "domain-memory", 16, 16 * 1024 * 1024, &c->domain_memory_mib,
+				  err);
 	if (rc == 0)
 		rc = mig_conf_level(doc, c, err);
 	return rc;

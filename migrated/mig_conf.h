@@ -20,7 +20,7 @@
 #define MIG_PORT_DEFAULT 8002
 
 struct mig_conf {
-	bool relocation_server;	   /* off unless configured on */
+	bool relocation_server; /* off unless configured on */
 	uint16_t relocation_port;
 	char relocation_address[64]; /* "" = every address */
 	char hosts_allow[1024];	     /* as written; compiled into allow */
@@ -30,7 +30,7 @@ struct mig_conf {
 	char runtime_dir[MIG_PATH_MAX - 16]; /* vmm sockets are made inside */
 	char state_dir[MIG_FILE_MAX];
 	char vmm_binary[MIG_FILE_MAX];
-	unsigned max_migrations;   /* incoming at once */
+	unsigned max_migrations;    /* incoming at once */
 	unsigned domain_memory_mib; /* what domains may use in all; 0: MemAvailable */
 	enum log_level log_level;
 };

@@ -22,7 +22,7 @@ static int mig_ctl_fail(char *err, size_t errlen, const char *fmt, ...)
 
 const char *mig_ctl_state_name(uint32_t state)
 {
-	static const char *const names[] = {"starting", "running",   "paused", "crashed",
+	static const char *const names[] = {"starting", "running",  "paused",	 "crashed",
 					    "exited",	"incoming", "migrating", "saving"};
 
 	return state < MIG_DOM_STATE_N ? names[state] : "unknown";
@@ -36,8 +36,7 @@ static int mig_ctl_str(const char *what, const uint8_t *p, size_t n, size_t max,
 		return mig_ctl_fail(err, errlen, "%s: length %zu not in 1..%zu", what, n, max);
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x20 || p[i] >= 0x7f)
-			return mig_ctl_fail(err, errlen, "%s: byte %zu is not printable", what,
-					    i);
+			return mig_ctl_fail(err, errlen, "%s: byte %zu is not printable", what, i);
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 0;
@@ -56,8 +55,8 @@ static int mig_ctl_dec_save(const uint8_t *p, size_t len, struct mig_ctl_req *r,
 		return mig_ctl_fail(err, errlen, "save: lengths %u + %u do not match %zu bytes",
 				    s.dom_len, s.path_len, len - sizeof(s));
 	p += sizeof(s);
-	if ((rc = mig_ctl_str("save: domain", p, s.dom_len, MIG_CTL_DOM_MAX, r->dom, err,
-			      errlen)) < 0)
+	if ((rc = mig_ctl_str("save: domain", p, s.dom_len, MIG_CTL_DOM_MAX, r->dom, err, errlen)) <
+	    0)
 		return rc;
 	if ((rc = mig_ctl_str("save: path", p + s.dom_len, s.path_len, MIG_CTL_PATH_MAX, r->path,
 			      err, errlen)) < 0)
@@ -88,8 +87,8 @@ static int mig_ctl_dec_migrate(const uint8_t *p, size_t len, struct mig_ctl_req 
 	if ((rc = mig_ctl_str("migrate: domain", p, m->dom_len, MIG_CTL_DOM_MAX, r->dom, err,
 			      errlen)) < 0)
 		return rc;
-	return mig_ctl_str("migrate: host", p + m->dom_len, m->host_len, MIG_CTL_HOST_MAX,
-			   r->host, err, errlen);
+	return mig_ctl_str("migrate: host", p + m->dom_len, m->host_len, MIG_CTL_HOST_MAX, r->host,
+			   err, errlen);
 }
 
 int mig_ctl_req_dec(uint16_t type, const void *payload, size_t len, struct mig_ctl_req *r,
@@ -120,8 +119,9 @@ int mig_ctl_req_dec(uint16_t type, const void *payload, size_t len, struct mig_c
 	case MIG_CTL_RESTORE:
 		if (mig_ctl_str("restore: path", p, len, MIG_CTL_PATH_MAX, r->path, err, errlen))
 			return -EBADMSG;
-		return r->path[0] == '/' ? 0
-					 : mig_ctl_fail(err, errlen, "restore: path is not absolute");
+		return r->path[0] == '/'
+			   ? 0
+			   : mig_ctl_fail(err, errlen, "restore: path is not absolute");
 	case MIG_CTL_CONSOLE_IN:
 		if (len == 0)
 			return mig_ctl_fail(err, errlen, "console input: empty");
@@ -202,8 +202,7 @@ int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms,
 		    !memchr(d[i].note, '\0', sizeof(d[i].note)))
 			return mig_ctl_fail(err, errlen, "list: entry %u: unterminated string", i);
 		if (d[i].state >= MIG_DOM_STATE_N)
-			return mig_ctl_fail(err, errlen, "list: entry %u: state %u", i,
-					    d[i].state);
+			return mig_ctl_fail(err, errlen, "list: entry %u: state %u", i, d[i].state);
 	}
 	*doms = d;
 	return (int)h.count;

@@ -71,15 +71,15 @@ struct mig_ctl_list_hdr {
 
 struct mig_ctl_dom {
 	uint32_t domid;
-	int32_t pid; /* 0 once the vmm is gone */
+	int32_t pid;	/* 0 once the vmm is gone */
 	uint32_t state; /* enum mig_dom_state */
 	uint32_t memory_mib;
 	uint32_t vcpus;
 	int32_t exit_status; /* CRASHED / EXITED: the vmm's status */
 	uint64_t cpu_ms;     /* the vmm's CPU time */
 	uint64_t uptime_ms;
-	char name[MIG_CTL_DOM_MAX + 1];	  /* NUL-terminated */
-	char note[MIG_CTL_NOTE_MAX + 1];  /* crash reason, last migration; "" */
+	char name[MIG_CTL_DOM_MAX + 1];	 /* NUL-terminated */
+	char note[MIG_CTL_NOTE_MAX + 1]; /* crash reason, last migration; "" */
 };
 
 struct mig_ctl_save {

@@ -20,7 +20,7 @@
 
 #define MIG_RING_SIZE (64u * 1024u) /* recent console output kept per domain */
 #define MIG_CLIENTS_MAX 32u
-#define MIG_IN_PENDING_MAX 8u	/* relocation connections before OFFER */
+#define MIG_IN_PENDING_MAX 8u	    /* relocation connections before OFFER */
 #define MIG_START_TIMEOUT_MS 10000u /* a vmm's control socket must appear */
 #define MIG_RELOC_TIMEOUT_MS 10000u /* connect + TLS 1 + OFFER/ACCEPT + close */
 #define MIG_KEY_LABEL "EXPORTER-tern-migrate-v1"
@@ -68,14 +68,14 @@ struct mig_client {
 	struct ev_io io;
 	struct ctl_conn *conn;
 	struct ctl_out out;
-	bool busy;		  /* a request waits for an answer: read no other */
-	struct mig_dom *console;  /* attached to this domain's console */
+	bool busy;		 /* a request waits for an answer: read no other */
+	struct mig_dom *console; /* attached to this domain's console */
 	uint16_t busy_type;
 };
 
 /* One request to a vmm's control socket, answered asynchronously. */
-typedef void (*vmm_req_cb)(struct vmm_req *r, const struct ctl_hdr *h, const void *p,
-			   size_t len, int err, void *arg);
+typedef void (*vmm_req_cb)(struct vmm_req *r, const struct ctl_hdr *h, const void *p, size_t len,
+			   int err, void *arg);
 struct vmm_req {
 	struct vmm_req *next;
 	struct mig *m;

@@ -77,8 +77,7 @@ static void out_fail(struct mig_out *o, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("domain %s: migrate to %s: %s; the domain runs on here", o->d->name, o->peer,
-		 msg);
+	log_warn("domain %s: migrate to %s: %s; the domain runs on here", o->d->name, o->peer, msg);
 	if (o->c)
 		ctl_server_error(o->c, MIG_CTL_MIGRATE, err, "migrate %s to %s: %s", o->d->name,
 				 o->peer, msg);
@@ -341,8 +340,7 @@ static void out_on_resolved(int status, const struct res_addr *addrs, size_t n, 
 
 	o->q = NULL;
 	if (status < 0 || n == 0) {
-		out_fail(o, status < 0 ? status : -ENOENT, "%s: %s", o->host,
-			 res_strerror(status));
+		out_fail(o, status < 0 ? status : -ENOENT, "%s: %s", o->host, res_strerror(status));
 		return;
 	}
 	if ((rc = out_connect(o, &addrs[0])) < 0)
@@ -481,6 +479,6 @@ void reloc_client_cancel(struct mig_client *c, struct mig_dom *d)
 		return;
 	}
 	if (!d->out->cancel)
-		d->out->cancel = vmm_req_start(d->m, d, CTL_VMM_CANCEL, NULL, 0, NULL, 0,
-					       out_on_cancel, d->out);
+		d->out->cancel =
+		    vmm_req_start(d->m, d, CTL_VMM_CANCEL, NULL, 0, NULL, 0, out_on_cancel, d->out);
 }

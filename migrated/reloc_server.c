@@ -54,6 +54,37 @@ struct mig_in {
 	struct vmm_req *req;
 };
 
+/* Warnings about what peers send, at most RELOC_WARN_BURST a second with
+ * the number held back said in the next one: an outsider who opens
+ * connections as fast as it can costs a few log lines, not a full disk. */
+#define RELOC_WARN_BURST 10u
+
+static void reloc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void reloc_warn(const char *fmt, ...)
+{
+	static uint64_t window_ms;
+	static unsigned n, held;
+	uint64_t now = ev_now_ms();
+	char line[1024];
+	va_list ap;
+
+	if (now - window_ms >= 1000) {
+		if (held)
+			log_warn("relocation: %u more warnings held back", held);
+		window_ms = now;
+		n = held = 0;
+	}
+	if (++n > RELOC_WARN_BURST) {
+		held++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warn("%s", line);
+}
+
 void reloc_in_free(struct mig_in *in)
 {
 	struct mig *m = in->m;
@@ -83,9 +114,9 @@ static void in_drop(struct mig_in *in, const char *why)
 	struct mig_dom *d = in->dom;
 
 	if (why && !strncmp(why, "peer ", 5))
-		log_warn("relocation: %s", why); /* svc/tls named the peer */
+		reloc_warn("relocation: %s", why); /* svc/tls named the peer */
 	else if (why)
-		log_warn("relocation: peer %s: %s", in->peer, why);
+		reloc_warn("relocation: peer %s: %s", in->peer, why);
 	if (d) {
 		in->dom = NULL;
 		d->in = NULL;
@@ -123,7 +154,7 @@ static void in_refuse(struct mig_in *in, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("relocation: peer %s: refused: %s", in->peer, msg);
+	reloc_warn("relocation: peer %s: refused: %s", in->peer, msg);
 	n = reloc_msg_refuse_enc(err, msg, in->tx, sizeof(in->tx));
 	if (n < 0) {
 		in_drop(in, NULL);
@@ -150,12 +181,14 @@ static bool in_judge(struct mig_in *in)
 		return false;
 	}
 	if (o->version != RELOC_MSG_VERSION) {
-		in_refuse(in, -EPROTONOSUPPORT, "relocation protocol version %u, this host speaks %u",
-			  o->version, RELOC_MSG_VERSION);
+		in_refuse(in, -EPROTONOSUPPORT,
+			  "relocation protocol version %u, this host speaks %u", o->version,
+			  RELOC_MSG_VERSION);
 		return false;
 	}
 	if (m->nin_active >= m->conf.max_migrations) {
-		in_refuse(in, -EBUSY, "%u incoming migration(s) already running (max-migrations %u)",
+		in_refuse(in, -EBUSY,
+			  "%u incoming migration(s) already running (max-migrations %u)",
 			  m->nin_active, m->conf.max_migrations);
 		return false;
 	}
@@ -165,8 +198,8 @@ static bool in_judge(struct mig_in *in)
 		return false;
 	}
 	if (o->memory_mib > (avail = dom_mem_available(m))) {
-		in_refuse(in, -ENOMEM, "domain %s needs %u MiB, this host can give %u MiB",
-			  o->name, o->memory_mib, avail);
+		in_refuse(in, -ENOMEM, "domain %s needs %u MiB, this host can give %u MiB", o->name,
+			  o->memory_mib, avail);
 		return false;
 	}
 	return true;
@@ -200,9 +233,8 @@ static void in_accept(struct mig_in *in)
 	in->tx_len = (size_t)n;
 	in->tx_off = 0;
 	in->st = IN_CLOSING;
-	log_info("relocation: peer %s: accepted domain %s (%u MiB, %s), id %u", in->peer,
-		 o->name, o->memory_mib, o->flags & RELOC_MSG_F_LIVE ? "live" : "not live",
-		 d->domid);
+	log_info("relocation: peer %s: accepted domain %s (%u MiB, %s), id %u", in->peer, o->name,
+		 o->memory_mib, o->flags & RELOC_MSG_F_LIVE ? "live" : "not live", d->domid);
 	tls_conn_want(in->tls, EV_WRITE | EV_READ);
 }
 
@@ -292,8 +324,8 @@ static void in_read_offer(struct mig_in *in)
 		}
 		in->rx_len += (size_t)rc;
 		rc = reloc_msg_dec(in->rx, in->rx_len, &in->msg, err, sizeof(err));
-		if (rc < 0 || (rc > 0 && (in->msg.type != RELOC_MSG_OFFER ||
-					  (size_t)rc != in->rx_len))) {
+		if (rc < 0 ||
+		    (rc > 0 && (in->msg.type != RELOC_MSG_OFFER || (size_t)rc != in->rx_len))) {
 			in_refuse(in, -EBADMSG, "malformed relocation request: %s",
 				  rc < 0 ? err : "not one OFFER");
 			return;
@@ -431,8 +463,8 @@ static void reloc_on_accept(struct ev_io *io, unsigned events, void *arg)
 	while ((fd = accept4(io->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK)) >=
 	       0) {
 		if (m->nin_pending >= MIG_IN_PENDING_MAX) {
-			log_warn("relocation: %u connections before OFFER already, one closed",
-				 m->nin_pending);
+			reloc_warn("relocation: %u connections before OFFER already, one closed",
+				   m->nin_pending);
 			close(fd);
 		} else {
 			in_start(m, fd, &ss);
@@ -457,8 +489,7 @@ static void in_on_incoming(struct vmm_req *r, const struct ctl_hdr *h, const voi
 	    vmm_msg_mig_result_dec(p, len, &res, why, sizeof(why)) == 0 &&
 	    res.rec.outcome == VMM_CTL_MIG_OK) {
 		d->state = MIG_DOM_RUNNING;
-		log_info("domain %s: id %u: arrived from %s, running", d->name, d->domid,
-			 in->peer);
+		log_info("domain %s: id %u: arrived from %s, running", d->name, d->domid, in->peer);
 		in->dom = NULL;
 		d->in = NULL;
 		reloc_in_free(in);
@@ -467,7 +498,9 @@ static void in_on_incoming(struct vmm_req *r, const struct ctl_hdr *h, const voi
 	if (err == 0 && !(h->flags & CTL_F_ERROR) && !why[0])
 		snprintf(why, sizeof(why), "%.255s", res.msg);
 	log_warn("domain %s: incoming from %s failed: %s", d->name, in->peer,
-		 why[0] ? why : err ? strerror(-err) : "error reply");
+		 why[0] ? why
+		 : err	? strerror(-err)
+			: "error reply");
 	/* The vmm exits 2 on its own; its exit removes the entry. */
 	d->destroying = true;
 	in->dom = NULL;
@@ -482,15 +515,16 @@ void reloc_in_vmm_up(struct mig_dom *d)
 
 	if (!in)
 		return;
-	if (!(in->req = vmm_req_start(d->m, d, CTL_VMM_INCOMING, NULL, 0, NULL, 0,
-				      in_on_incoming, in)))
+	if (!(in->req =
+		  vmm_req_start(d->m, d, CTL_VMM_INCOMING, NULL, 0, NULL, 0, in_on_incoming, in)))
 		in_drop(in, "incoming vmm does not answer");
 }
 
 int reloc_server_start(struct mig *m)
 {
 	const char *a = m->conf.relocation_address;
-	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(m->conf.relocation_port)};
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(m->conf.relocation_port)};
 	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(m->conf.relocation_port)};
 	bool v4 = *a && strchr(a, ':') == NULL;
 	int fd, one = 1, rc;

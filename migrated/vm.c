@@ -20,29 +20,28 @@
 
 static void vm_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vm [-s SOCKET] [-c CONFIG] COMMAND [args]\n"
-		"  -s SOCKET   migrated's control socket (default: (control-socket) of CONFIG)\n"
-		"  -c CONFIG   migrated's config (default " MIG_CONF_DEFAULT ")\n"
-		"commands:\n"
-		"  create FILE [key=value ...]   start a domain from an xl-style config\n"
-		"  list [-l|--long] [--json]     Name, ID, Mem(MB), VCPUs, State, Time(s)\n"
-		"  console DOM                   attach to the console (Ctrl-] detaches)\n"
-		"  pause DOM | unpause DOM\n"
-		"  shutdown DOM                  end the domain (its vmm stops it cleanly)\n"
-		"  destroy DOM                   end it now; also forgets a crashed one\n"
-		"  save DOM FILE                 write its state to FILE; the domain ends\n"
-		"  restore FILE                  start a domain from a saved FILE\n"
-		"  migrate [--live] DOM HOST [--port N] [--bandwidth MBPS] [--downtime-ms N]\n"
-		"          [--json]              move DOM to HOST's migrated (TLS, port 8002)\n"
-		"  migrate-cancel DOM            stop a migration before it commits\n"
-		"  cert ca --out DIR             make a cluster CA (DIR/ca.pem, DIR/ca.key)\n"
-		"  cert host --ca DIR --name NAME [--ip ADDR]... --out DIR\n"
-		"                                make a host certificate (DIR/host.pem, .key)\n"
-		"DOM is a domain name or id. `vm COMMAND --help` says more.\n"
-		"Exit status: 0 done; 1 migrated or the domain's vmm refused or failed it;\n"
-		"2 bad usage, bad config file, or migrated unreachable; 3 a migration whose\n"
-		"outcome is unknown (the message says how to resolve it).\n");
+	fprintf(f, "usage: vm [-s SOCKET] [-c CONFIG] COMMAND [args]\n"
+		   "  -s SOCKET   migrated's control socket (default: (control-socket) of CONFIG)\n"
+		   "  -c CONFIG   migrated's config (default " MIG_CONF_DEFAULT ")\n"
+		   "commands:\n"
+		   "  create FILE [key=value ...]   start a domain from an xl-style config\n"
+		   "  list [-l|--long] [--json]     Name, ID, Mem(MB), VCPUs, State, Time(s)\n"
+		   "  console DOM                   attach to the console (Ctrl-] detaches)\n"
+		   "  pause DOM | unpause DOM\n"
+		   "  shutdown DOM                  end the domain (its vmm stops it cleanly)\n"
+		   "  destroy DOM                   end it now; also forgets a crashed one\n"
+		   "  save DOM FILE                 write its state to FILE; the domain ends\n"
+		   "  restore FILE                  start a domain from a saved FILE\n"
+		   "  migrate [--live] DOM HOST [--port N] [--bandwidth MBPS] [--downtime-ms N]\n"
+		   "          [--json]              move DOM to HOST's migrated (TLS, port 8002)\n"
+		   "  migrate-cancel DOM            stop a migration before it commits\n"
+		   "  cert ca --out DIR             make a cluster CA (DIR/ca.pem, DIR/ca.key)\n"
+		   "  cert host --ca DIR --name NAME [--ip ADDR]... --out DIR\n"
+		   "                                make a host certificate (DIR/host.pem, .key)\n"
+		   "DOM is a domain name or id. `vm COMMAND --help` says more.\n"
+		   "Exit status: 0 done; 1 migrated or the domain's vmm refused or failed it;\n"
+		   "2 bad usage, bad config file, or migrated unreachable; 3 a migration whose\n"
+		   "outcome is unknown (the message says how to resolve it).\n");
 }
 
 int vm_connect(struct vm_ctx *v, int timeout_ms)
@@ -282,16 +281,11 @@ static const struct {
 	uint16_t type; /* for the DOM-only commands */
 	int (*fn)(struct vm_ctx *v, int argc, char **argv);
 } vm_cmds[] = {
-    {"create", 0, vm_cmd_create},
-    {"list", 0, vm_cmd_list},
-    {"console", 0, vm_cmd_console},
-    {"pause", MIG_CTL_PAUSE, NULL},
-    {"unpause", MIG_CTL_UNPAUSE, NULL},
-    {"shutdown", MIG_CTL_SHUTDOWN, NULL},
-    {"destroy", MIG_CTL_DESTROY, NULL},
-    {"migrate-cancel", MIG_CTL_MIGRATE_CANCEL, NULL},
-    {"save", 0, vm_cmd_save},
-    {"restore", 0, vm_cmd_restore},
+    {"create", 0, vm_cmd_create},	{"list", 0, vm_cmd_list},
+    {"console", 0, vm_cmd_console},	{"pause", MIG_CTL_PAUSE, NULL},
+    {"unpause", MIG_CTL_UNPAUSE, NULL}, {"shutdown", MIG_CTL_SHUTDOWN, NULL},
+    {"destroy", MIG_CTL_DESTROY, NULL}, {"migrate-cancel", MIG_CTL_MIGRATE_CANCEL, NULL},
+    {"save", 0, vm_cmd_save},		{"restore", 0, vm_cmd_restore},
     {"migrate", 0, vm_cmd_migrate},
 };
 

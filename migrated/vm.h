@@ -11,7 +11,7 @@
 /* Exit codes (migrated/README.md). */
 #define VM_EXIT_OK 0
 #define VM_EXIT_FAILED 1    /* migrated or the vmm refused or failed the request */
-#define VM_EXIT_USAGE 2     /* bad usage, config file, or migrated unreachable */
+#define VM_EXIT_USAGE 2	    /* bad usage, config file, or migrated unreachable */
 #define VM_EXIT_AMBIGUOUS 3 /* migration outcome unknown: see the message */
 
 struct vm_ctx {

@@ -110,8 +110,8 @@ static X509 *vm_cert_new(EVP_PKEY *k, const char *cn, int days, X509 *issuer, EV
 	    !X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) || !X509_set_pubkey(x, k))
 		goto fail;
 	n = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Tern", -1,
-					-1, 0) ||
+	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Tern", -1, -1,
+					0) ||
 	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
 					0) ||
 	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n))
@@ -156,25 +156,24 @@ static int vm_cert_load(const char *dir, X509 **ca, EVP_PKEY **cakey)
 	if (!(f = fopen(path, "re")) || !(*ca = PEM_read_X509(f, NULL, NULL, NULL))) {
 		if (f)
 			fclose(f);
-		return f ? vm_cert_fail(path) : (fprintf(stderr, "vm: cert: %s: %s\n", path,
-							 strerror(errno)),
-						 VM_EXIT_FAILED);
+		return f ? vm_cert_fail(path)
+			 : (fprintf(stderr, "vm: cert: %s: %s\n", path, strerror(errno)),
+			    VM_EXIT_FAILED);
 	}
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/ca.key", dir);
 	if (!(f = fopen(path, "re")) || !(*cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
 		if (f)
 			fclose(f);
-		return f ? vm_cert_fail(path) : (fprintf(stderr, "vm: cert: %s: %s\n", path,
-							 strerror(errno)),
-						 VM_EXIT_FAILED);
+		return f ? vm_cert_fail(path)
+			 : (fprintf(stderr, "vm: cert: %s: %s\n", path, strerror(errno)),
+			    VM_EXIT_FAILED);
 	}
 	fclose(f);
 	return 0;
 }
 
-static int vm_cert_host(const char *cadir, const char *name, char **ips, int nips,
-			const char *out)
+static int vm_cert_host(const char *cadir, const char *name, char **ips, int nips, const char *out)
 {
 	EVP_PKEY *cakey = NULL, *k = NULL;
 	X509 *ca = NULL, *x = NULL;
@@ -213,7 +212,7 @@ done:
 int vm_cmd_cert(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"out", required_argument, NULL, 'o'}, {"ca", required_argument, NULL, 'c'},
+	    {"out", required_argument, NULL, 'o'},  {"ca", required_argument, NULL, 'c'},
 	    {"name", required_argument, NULL, 'n'}, {"ip", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};

@@ -73,8 +73,9 @@ static int vm_mig_end(const char *dom, const char *host, const void *p, size_t l
 	char err[256];
 
 	if (vmm_msg_mig_result_dec(p, len, &r, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vm: migrate %s: unreadable result (%s); check `vm list` here and "
-				"on %s\n",
+		fprintf(stderr,
+			"vm: migrate %s: unreadable result (%s); check `vm list` here and "
+			"on %s\n",
 			dom, err, host);
 		return VM_EXIT_AMBIGUOUS;
 	}
@@ -102,9 +103,12 @@ static int vm_mig_end(const char *dom, const char *host, const void *p, size_t l
 static int vm_mig_args(int argc, char **argv, struct mig_ctl_migrate *m, bool *json)
 {
 	static const struct option lo[] = {
-	    {"live", no_argument, NULL, 'L'},	     {"port", required_argument, NULL, 'p'},
-	    {"bandwidth", required_argument, NULL, 'b'}, {"downtime-ms", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},	     {"help", no_argument, NULL, 'h'},
+	    {"live", no_argument, NULL, 'L'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"bandwidth", required_argument, NULL, 'b'},
+	    {"downtime-ms", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long v;
@@ -171,7 +175,8 @@ int vm_cmd_migrate(struct vm_ctx *v, int argc, char **argv)
 		}
 		if (!(h.flags & CTL_F_MORE))
 			break;
-		if (bar && vmm_msg_mig_progress_dec(v->buf, (size_t)n, &pr, err, sizeof(err)) == 0) {
+		if (bar &&
+		    vmm_msg_mig_progress_dec(v->buf, (size_t)n, &pr, err, sizeof(err)) == 0) {
 			vm_mig_bar(&pr);
 			drew = true;
 		}
@@ -183,7 +188,7 @@ int vm_cmd_migrate(struct vm_ctx *v, int argc, char **argv)
 	snprintf(peer, sizeof(peer), "%s:%u", host, m.port ? m.port : 8002u);
 	return vm_mig_end(dom, peer, v->buf, (size_t)n, json);
 lost:
-	fprintf(stderr, "vm: migrate %s: lost migrated (%s); check `vm list` here and on %s\n",
-		dom, strerror(-rc), host);
+	fprintf(stderr, "vm: migrate %s: lost migrated (%s); check `vm list` here and on %s\n", dom,
+		strerror(-rc), host);
 	return VM_EXIT_AMBIGUOUS;
 }

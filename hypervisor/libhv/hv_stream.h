@@ -278,7 +278,8 @@ int hv_stream_live_in_init(struct hv_stream_live_in *l, struct hv_mem *mem,
 			   struct hv_stream_state *st, const struct hv_stream_dev *devs,
 			   unsigned ndevs, char *err, size_t errlen);
 void hv_stream_live_in_fini(struct hv_stream_live_in *l);
-/* One record (type, len payload bytes at p, at stream offset off) after
+/* One record (type, len payload bytes at p, 8-byte aligned, at stream
+ * offset off) after
  * HEADER: checks it and stores pages (the last copy of a pfn wins, the
  * digest follows), stages vCPU and device state. Returns 0 for more, 1
  * once END arrived and verified (page digest, page count, every vCPU and

@@ -539,31 +539,51 @@ void vmm_ctl_adopt(struct vmm_ctl *ctl, uint16_t type)
 	ctl->op_client = -1;
 }
 
-/* A CTL_VMM_MIGRATE request brings its socket as an SCM_RIGHTS fd, which
- * ctl_conn_read would drop: once all its bytes are queued (peeked), it is
- * read whole with ctl_recv_fds. Anything else goes to ctl_conn_read.
- * Returns like ctl_conn_read. */
+/* Takes the fds of msg: the first becomes the request's, others close. */
+static void vmm_ctl_take_fds(struct vmm_ctl_client *cl, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(f));
+			if (cl->fd_in < 0)
+				cl->fd_in = f;
+			else
+				close(f);
+		}
+	}
+}
+
+/* A CTL_VMM_MIGRATE request brings its socket as an SCM_RIGHTS fd on the
+ * message's first byte (ctl_send_fds), which ctl_conn_read would drop: the
+ * first bytes of every request are read with recvmsg and its fds kept
+ * (any request but MIGRATE has its fd closed once handled). The rest goes
+ * through ctl_conn_read. Returns like ctl_conn_read. */
 static int vmm_ctl_read(struct vmm_ctl_client *cl)
 {
-	uint8_t
-	    peek[sizeof(struct ctl_hdr) + sizeof(struct vmm_ctl_migrate) + VMM_CTL_MIG_PEER_MAX];
-	struct ctl_fds fds;
-	struct ctl_hdr h;
-	int fd = cl->conn->fd;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(CTL_FDS_MAX * sizeof(int))];
+	} cbuf;
+	struct iovec iov = {&cl->conn->hdr, sizeof(cl->conn->hdr)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.buf,
+			     .msg_controllen = sizeof(cbuf.buf)};
 
-	if (cl->conn->have != 0 ||
-	    recv(fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(h) ||
-	    h.type != CTL_VMM_MIGRATE || h.len > sizeof(peek) - sizeof(h))
-		return ctl_conn_read(cl->conn);
-	if (recv(fd, peek, sizeof(h) + h.len, MSG_PEEK | MSG_DONTWAIT) !=
-	    (ssize_t)(sizeof(h) + h.len))
-		return 0; /* the rest is on its way */
-	int rc = ctl_recv_fds(fd, &cl->conn->hdr, cl->conn->buf, sizeof(cl->conn->buf), &fds, 1, 1);
-	if (rc < 0)
-		return rc == -EBADMSG ? -EPROTO : rc;
-	cl->conn->have = sizeof(h) + h.len;
-	cl->fd_in = fds.fd[0];
-	return 1;
+	if (cl->conn->have == 0) {
+		ssize_t r = recvmsg(cl->conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		vmm_ctl_take_fds(cl, &msg);
+		cl->conn->have = (size_t)r;
+	}
+	return ctl_conn_read(cl->conn);
 }
 
 static int vmm_ctl_status(struct vmm_ctl *ctl, struct ctl_out *o)

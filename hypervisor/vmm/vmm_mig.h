@@ -53,6 +53,11 @@ void vmm_mig_conn_close(struct vmm_mig_conn *c, int clean);
 /* Writes all of p: 0, -ETIMEDOUT (no progress for timeout_ms),
  * -ECANCELED, -EPIPE (the peer went away) or -EIO. */
 int vmm_mig_conn_write(struct vmm_mig_conn *c, const void *p, size_t n, int timeout_ms);
+/* Waits up to timeout_ms until the peer's kernel acknowledged everything
+ * written (SIOCOUTQ 0): before the source stops its guest, so that what
+ * the destination still has to read at END is at most its socket buffer.
+ * Returns the bytes still unacknowledged (0: drained). */
+int vmm_mig_conn_drain(struct vmm_mig_conn *c, int timeout_ms);
 /* Reads exactly n bytes: 1, 0 (clean end before any byte), -ENODATA (end
  * inside), -ETIMEDOUT, -ECANCELED or -EIO: hv_stream_in's read contract. */
 int vmm_mig_conn_read(struct vmm_mig_conn *c, void *p, size_t n, int timeout_ms);

@@ -213,11 +213,13 @@ static int vmm_in_failf(struct vmm_incoming *c, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* END verified: set the vCPUs, READY, wait for COMMIT, run, RUNNING. */
+/* END verified: set the vCPUs, READY, wait for COMMIT, run, RUNNING.
+ * Each part is timed: the destination's share of the source's downtime. */
 static int vmm_in_handover(struct vmm_incoming *c)
 {
 	struct vmm *vmm = c->vmm;
 	char msg[VMM_MIG_FAIL_MSG_MAX + 1];
+	uint64_t t0 = vmm_in_now_ns(), t1, t2, t3;
 	uint32_t type = 0;
 	int32_t perr;
 	int rc;
@@ -225,15 +227,17 @@ static int vmm_in_handover(struct vmm_incoming *c)
 	for (unsigned i = 0; i < vmm->vm->nvcpus; i++)
 		if ((rc = hv_vcpu_state_set(vmm->vm->vcpus[i], &c->st.vcpu[i])) < 0)
 			return vmm_in_failf(c, rc, "vcpu %u: load state: %s", i, strerror(-rc));
-	vmm_in_report(c, VMM_CTL_MIG_HANDOVER);
 	if ((rc = vmm_mig_send_rec(&c->conn, VMM_MIG_REC_READY, 0, NULL)) < 0)
 		return vmm_in_failf(c, rc, "sending READY: %s", strerror(-rc));
+	t1 = vmm_in_now_ns();
+	vmm_in_report(c, VMM_CTL_MIG_HANDOVER);
 	rc = vmm_mig_recv_rec(&c->conn, &type, &perr, msg, sizeof(msg), VMM_MIG_TIMEOUT_MS);
 	if (rc < 0)
 		return vmm_in_failf(c, rc, "no COMMIT from the source: %s",
 				    rc == -EBADMSG ? "malformed handover record" : strerror(-rc));
 	if (type != VMM_MIG_REC_COMMIT)
 		return vmm_in_failf(c, -EPROTO, "handover record %u instead of COMMIT", type);
+	t2 = vmm_in_now_ns();
 	vmm_boot_resume_clock(vmm, vmm->clock_dev.loaded.mono_ns);
 	pthread_mutex_lock(&vmm->lock);
 	vmm->state = VMM_PAUSED;
@@ -243,6 +247,11 @@ static int vmm_in_handover(struct vmm_incoming *c)
 	if ((rc = vmm_mig_send_rec(&c->conn, VMM_MIG_REC_RUNNING, 0, NULL)) < 0)
 		log_warn("domain %s: RUNNING not sent (%s): the source will ask its operator",
 			 vmm->cfg.name, strerror(-rc));
+	t3 = vmm_in_now_ns();
+	log_info("domain %s: handover: END to READY %llu us (vCPU state set), READY to COMMIT "
+		 "%llu us, COMMIT to RUNNING %llu us (clock rebase, vCPUs resumed)",
+		 vmm->cfg.name, (unsigned long long)(t1 - t0) / 1000,
+		 (unsigned long long)(t2 - t1) / 1000, (unsigned long long)(t3 - t2) / 1000);
 	return 0;
 }
 

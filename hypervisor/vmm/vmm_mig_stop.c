@@ -28,6 +28,9 @@
 #include "log.h"
 #include "vmm_mig_int.h"
 
+/* The longest wait for the destination to catch up before the stop. */
+#define VMM_MIG_DRAIN_MS 200
+
 static uint64_t vmm_mig_us(uint64_t *t)
 {
 	uint64_t now = vmm_mig_now_ns(), d = (now - *t) / 1000;
@@ -140,9 +143,14 @@ static int vmm_mig_expect(struct vmm_mig_job *m, uint32_t want, const char *what
 
 int vmm_mig_stop_copy(struct vmm_mig_job *m)
 {
-	uint64_t t = vmm_mig_now_ns(), t_stop = t;
+	uint64_t t, t_stop;
 	int rc;
 
+	/* While the guest still runs: let the destination catch up. */
+	if ((rc = hv_stream_out_flush(&m->out)) < 0)
+		return vmm_mig_fail(m, rc, "send: %s", strerror(-rc));
+	vmm_mig_conn_drain(&m->conn, VMM_MIG_DRAIN_MS);
+	t = t_stop = vmm_mig_now_ns();
 	if ((rc = vmm_mig_copy(m, &t)) < 0)
 		return rc;
 	vmm_mig_report(m, VMM_CTL_MIG_HANDOVER);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -15,6 +16,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +26,11 @@
 #include "vmm_mig.h"
 
 #define VMM_MIG_SLICE_MS 50
-#define VMM_MIG_SOCKBUF (1024 * 1024) /* the kernel doubles it */
+/* Socket buffers (the kernel doubles them): the source's is large enough
+ * to keep the link busy, the destination's small, since what it has
+ * received but not read yet is what it must catch up on after END. */
+#define VMM_MIG_SNDBUF (1024 * 1024)
+#define VMM_MIG_RCVBUF (256 * 1024)
 
 static SSL_CTX *vmm_mig_ctx[2]; /* client, server */
 static int vmm_mig_ex_idx = -1; /* SSL ex_data: the key of this connection */
@@ -192,8 +198,8 @@ int vmm_mig_conn_open(struct vmm_mig_conn *c, int fd, const uint8_t key[32], int
 	/* Little in flight: the source's throughput is then what the
 	 * destination takes, and at END the destination is not seconds of
 	 * buffered stream behind (that would all be downtime before READY). */
-	if (setsockopt(fd, SOL_SOCKET, server ? SO_RCVBUF : SO_SNDBUF, &(int){VMM_MIG_SOCKBUF},
-		       sizeof(int)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, server ? SO_RCVBUF : SO_SNDBUF,
+		       &(int){server ? VMM_MIG_RCVBUF : VMM_MIG_SNDBUF}, sizeof(int)) < 0)
 		log_debug("migration: socket buffer: %s", strerror(errno));
 	memcpy(c->key, key, VMM_CTL_MIG_KEY_LEN);
 	c->ssl = SSL_new(vmm_mig_ctx[!!server]);
@@ -211,6 +217,20 @@ int vmm_mig_conn_open(struct vmm_mig_conn *c, int fd, const uint8_t key[32], int
 			return rc == -EPROTO || rc == -EPIPE ? -ECONNREFUSED : rc;
 		}
 	}
+}
+
+int vmm_mig_conn_drain(struct vmm_mig_conn *c, int timeout_ms)
+{
+	uint64_t deadline = vmm_mig_now_ms() + (uint64_t)timeout_ms;
+	int n = 0;
+
+	while (ioctl(c->fd, SIOCOUTQ, &n) == 0 && n > 0) {
+		if (vmm_mig_now_ms() >= deadline || (c->cancelled && c->cancelled(c->arg)))
+			return n;
+		struct timespec ts = {0, 200000};
+		nanosleep(&ts, NULL);
+	}
+	return n < 0 ? 0 : n;
 }
 
 void vmm_mig_conn_close(struct vmm_mig_conn *c, int clean)

@@ -19,10 +19,12 @@
 #include <linux/filter.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -155,6 +157,9 @@ static const struct sock_filter vmm_seccomp_filter[] = {
      * socket ioctls were seen; boot and restore make their KVM_SET_* calls
      * before the filter; migration's are listed below). */
     VMM_LD_ARG(1),
+    /* migration: how much the destination has not acknowledged yet, so
+     * the source stops its guest only once the peer caught up */
+    VMM_ALLOW(SIOCOUTQ),
     VMM_ALLOW(KVM_RUN), /* vCPU loop; also settle with immediate_exit */
     /* save (hv_vcpu_state_get) of parked vCPUs */
     VMM_ALLOW(KVM_CHECK_EXTENSION), /* KVM_CAP_XSAVE */

@@ -89,8 +89,14 @@ static int fuzz_body(struct hv_stream_live_in *l, struct fuzz_src *src, char *er
 		src->pos += sizeof(h);
 		if (h.len > src->len - src->pos)
 			return -EBADMSG;
-		int rc =
-		    hv_stream_live_in_record(l, h.type, src->p + src->pos, h.len, off, err, errlen);
+		/* the vmm reads each record into an aligned buffer; so does this */
+		static uint8_t *rec;
+		if (!rec && !(rec = aligned_alloc(64, (HV_REC_MAX + 63) & ~(size_t)63)))
+			return -ENOMEM;
+		if (h.len > HV_REC_MAX)
+			return -EBADMSG;
+		memcpy(rec, src->p + src->pos, h.len);
+		int rc = hv_stream_live_in_record(l, h.type, rec, h.len, off, err, errlen);
 		src->pos += h.len;
 		if (rc < 0 && !err[0])
 			__builtin_trap(); /* a refusal always says why */

@@ -226,7 +226,11 @@ static void model_one(struct model *m, const struct ctl_hdr *h, const uint8_t *p
 		return;
 	case CTL_VMM_CANCEL:
 		return reply(m, h->type, 1); /* no operation running */
+	case CTL_VMM_INCOMING:
+		return reply(m, h->type, 1); /* not an incoming vmm */
 	}
+	/* CTL_VMM_MIGRATE (never with its fd here) is refused like an unknown
+	 * request: malformed, the client is dropped. */
 	reply(m, h->type, 1);
 	m->dropped = 1;
 }

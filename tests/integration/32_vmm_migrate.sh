@@ -10,8 +10,8 @@
 #   3. live migration: outcome ok, rounds and downtime reported, the source vmm
 #      exits 0 saying `domain NAME: migrated to PEER`, the destination console
 #      shows the counter continuing and verify=ok, its status says running
-#      with the domain id it was given; it is an ordinary domain (pause,
-#      unpause, destroy).
+#      with the domain id it was given, CTL_VMM_INCOMING there answers ok; it
+#      is an ordinary domain (pause, unpause, destroy).
 # Then a 256 MiB dirtier moved without live rounds (stop-and-copy only).
 #
 #   ns tmA$$ 10.231.0.1 ──veth── ns tmB$$ 10.231.0.2
@@ -117,6 +117,8 @@ dst_gone k1 137
 last=$(grep '^dirtier: t=' "$dir/a.out" | tail -n1 | sed -E 's/.*counter=([0-9]+).*/\1/')
 migrate m1 8004 --live
 [ "$(field outcome)" = ok ] || fail "m1: outcome $(field outcome): $res"
+grep -q '^{"incoming":{"outcome":"ok",' "$dir/m1.json" ||
+	fail "m1: the destination's CTL_VMM_INCOMING: $(grep incoming "$dir/m1.json")"
 rounds=$(field rounds)
 down=$(field downtime_us)
 [ "$rounds" -ge 2 ] || fail "m1: $rounds rounds, want pre-copy rounds and a stop"

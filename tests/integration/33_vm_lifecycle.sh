@@ -4,7 +4,8 @@
 # file), list (text, -l, --json), console (recent output, Ctrl-] detaches),
 # pause/unpause (the guest's counter stops and goes on), save (the vmm
 # ends, the domain leaves the list), restore (verify=ok on the console),
-# shutdown, destroy, and a crashing guest kept as crashed until destroy.
+# shutdown, destroy, a crashing guest kept as crashed until destroy, and a
+# console flood to a client that stopped reading (migrated still answers).
 #
 #   netns tvPID-h1 (eth0 10.0.1.1 on ul1)
 #     migrated ─┬─ vmm d33 (dirtier 128 MiB, ws=16 rate=10)
@@ -101,6 +102,27 @@ mig_vm 1 list --json | jq -e '.[] | select(.name == "c33") | .note | test("crash
 sleep 0.5
 [ "$(mig_state 1 c33)" = crashed ] || topo_fail "crashed domain restarted or dropped"
 mig_vm 1 destroy c33
+
+# A guest that writes its console as fast as it can, watched by a console
+# client that stopped reading: migrated still answers at once (the client's
+# backlog is bounded; output it cannot take is dropped for it alone).
+[ -f "$MIG_G/chatter.elf" ] || topo_fail "missing: $MIG_G/chatter.elf"
+mig_dom "$d/ch33.cfg" ch33 32 "lines=0" chatter.elf
+mig_vm 1 create "$d/ch33.cfg" >/dev/null
+# (stdin at EOF: vm stops reading it and keeps streaming; $! is vm itself,
+# `ip netns exec` execs it.)
+ip netns exec "$TOPO_P-h1" "$VMC" -s "$d/h1/run/migrated.sock" console ch33 </dev/null >/dev/null &
+conpid=$!
+sleep 0.5
+kill -STOP "$conpid"
+sleep 2
+t0=$(date +%s%N)
+mig_vm 1 list >/dev/null || topo_fail "no answer while a console client is stuck"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 1000 ] || topo_fail "vm list took $ms ms while a console client is stuck"
+kill -KILL "$conpid"
+wait "$conpid" 2>/dev/null || true
+mig_vm 1 destroy ch33
 [ "$(mig_count 1)" = 0 ] || topo_fail "entries left: $(mig_vm 1 list)"
 [ -z "$(ls "$d/h1/run" | grep -v migrated.sock)" ] || topo_fail "files left in run dir: $(ls "$d/h1/run")"
 echo "PASS: create/list/console/pause/unpause/save/restore (verify=ok, $last -> $resumed)/shutdown/destroy; crash kept until destroy; refusals exact"

@@ -69,7 +69,8 @@ topo_log "a TLS session with a cluster certificate that sends nonsense"
 # Over TLS 1 from h1 with h1's cluster certificate (Python's ssl module):
 # each payload, then our side of the connection is closed and what B says
 # within 3 s is printed.
-D=$d topo_exec h1 python3 - <<'PY'
+sleep 1.1 # B's warnings are rate-limited per second; start a fresh second
+D=$d topo_exec h1 python3 - >"$d/tls.out" <<'PY'
 import os, socket, ssl, struct
 d = os.environ["D"]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -96,14 +97,17 @@ for name, p in payloads.items():
             got += b
     except (OSError, ssl.SSLError):
         pass
-    print(name, "answer:", got[16:].decode("ascii", "replace") if len(got) > 16 else got)
+    if name != "short":
+        print(name, "answer:", got[16:].decode("ascii", "replace"))
     s.close()
 PY
-mig_wait_log 2 'refused: malformed relocation request: unknown message type 542393671' 30 || topo_fail "HTTP not refused"
-mig_wait_log 2 'refused: malformed relocation request: OFFER: length 2147483647 > ' 30 || topo_fail "huge length not refused"
+cat "$d/tls.out"
+grep -qx 'http answer: malformed relocation request: unknown message type 542393671' "$d/tls.out" || topo_fail "HTTP not refused"
+grep -qx 'huge answer: malformed relocation request: OFFER: length 2147483647 > 16471' "$d/tls.out" || topo_fail "huge length not refused"
+grep -qx 'accept answer: malformed relocation request: not one OFFER' "$d/tls.out" || topo_fail "ACCEPT from a client not refused"
+mig_wait_log 2 'refused: malformed relocation request: unknown message type 542393671' 30 || topo_fail "HTTP refusal not logged"
 mig_wait_log 2 'peer 10\.0\.1\.1:[0-9]+: (TLS read: .*unexpected eof|closed before its OFFER)' 30 ||
 	topo_fail "truncated OFFER not ended"
-mig_wait_log 2 'refused: malformed relocation request: not one OFFER' 30 || topo_fail "ACCEPT from a client not refused"
 kill -0 "$bpid" || topo_fail "B's migrated died on TLS nonsense"
 
 topo_log "everything held is let go (pre-OFFER timeout 10 s)"

@@ -15,8 +15,9 @@
  *           [--cancel-after MS] [--kill-dst-after MS] [--timeout S]
  *
  * Exit status: 0 when the result record came (whatever its outcome), 1
- * otherwise. The last line is {"result":...}, with "dst_pid" and, when the
- * destination ended, "dst_exit".
+ * otherwise. Then comes {"result":...}, with "dst_pid" and, when the
+ * destination ended, "dst_exit"; after a success, with --dst-control, the
+ * destination's own answer to CTL_VMM_INCOMING as {"incoming":...}.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -173,6 +174,38 @@ static int reap(pid_t pid, int ms)
 	return -1;
 }
 
+/* CTL_VMM_INCOMING on the destination: its own result, once it runs. */
+static void query_incoming(const char *control)
+{
+	static uint8_t buf[CTL_MSG_MAX];
+	static struct vmm_mig_result r;
+	char err[256];
+	struct ctl_hdr h;
+	int fd = -1, n = -1;
+
+	for (int i = 0; i < 50 && (fd = ctl_connect(control, 5000)) < 0; i++)
+		usleep(20000);
+	if (fd < 0 || ctl_send(fd, CTL_VMM_INCOMING, 0, NULL, 0) < 0) {
+		printf("{\"incoming\":{\"error\":\"no control socket\"}}\n");
+		goto out;
+	}
+	while ((n = ctl_recv(fd, &h, buf, sizeof(buf))) >= 0 && (h.flags & CTL_F_MORE))
+		;
+	if (n < 0 || (h.flags & CTL_F_ERROR) ||
+	    vmm_msg_mig_result_dec(buf, (size_t)n, &r, err, sizeof(err)) < 0) {
+		printf("{\"incoming\":{\"error\":\"no result\"}}\n");
+		goto out;
+	}
+	printf("{\"incoming\":{\"outcome\":\"%s\",\"bytes\":%llu,\"msg\":",
+	       vmm_msg_mig_outcome_name(r.rec.outcome), (unsigned long long)r.rec.bytes);
+	json_str_write(stdout, r.msg);
+	printf("}}\n");
+out:
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int send_cancel(const char *control)
 {
 	uint8_t buf[512];
@@ -232,6 +265,8 @@ static int follow(const struct opts *o, int fd, pid_t dst)
 		if (vmm_msg_mig_result_dec(buf, (size_t)n, &res, err, sizeof(err)) < 0)
 			return fprintf(stderr, "migpair: %s\n", err), -1;
 		print_result(&res, dst, res.rec.outcome == VMM_CTL_MIG_OK ? -1 : reap(dst, 5000));
+		if (res.rec.outcome == VMM_CTL_MIG_OK && o->dst_control)
+			query_incoming(o->dst_control);
 		return 0;
 	}
 }

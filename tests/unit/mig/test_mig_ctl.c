@@ -29,15 +29,13 @@ static void test_round_trips(void **state)
 	assert_int_equal(mig_ctl_req_dec(MIG_CTL_SAVE, buf, (size_t)n, &r, err, sizeof(err)), 0);
 	assert_string_equal(r.path, "/tmp/x.save");
 	n = mig_ctl_migrate_enc(&m, "web1", "host2.example", buf, sizeof(buf));
-	assert_int_equal(mig_ctl_req_dec(MIG_CTL_MIGRATE, buf, (size_t)n, &r, err, sizeof(err)),
-			 0);
+	assert_int_equal(mig_ctl_req_dec(MIG_CTL_MIGRATE, buf, (size_t)n, &r, err, sizeof(err)), 0);
 	assert_string_equal(r.host, "host2.example");
 	assert_int_equal(r.mig.port, 9002);
 	assert_int_equal(r.mig.downtime_ms, 50);
 	assert_int_equal(mig_ctl_req_dec(MIG_CTL_LIST, buf, 0, &r, err, sizeof(err)), 0);
-	assert_int_equal(mig_ctl_req_dec(MIG_CTL_CREATE, "name = \"a\"\n", 11, &r, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    mig_ctl_req_dec(MIG_CTL_CREATE, "name = \"a\"\n", 11, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.cfg_len, 11);
 }
 
