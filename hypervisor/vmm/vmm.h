@@ -60,6 +60,7 @@ struct vmm {
 
 	int32_t domid;		 /* --domid, or -1: the status shows the pid */
 	int exit_code;		 /* set by an operation that ends the vmm (-1: none) */
+	int stopping;		 /* atomic: the vmm is ending; migration waits give up */
 	struct vmm_incoming *in; /* `vmm --incoming` until it runs (vmm_mig_recv.c) */
 };
 

@@ -343,6 +343,7 @@ int main(int argc, char **argv)
 	}
 	code = vmm_loop(&vmm, ctl, sfd);
 out:
+	__atomic_store_n(&vmm.stopping, 1, __ATOMIC_RELEASE); /* a migration's waits end */
 	vmm_io_free(vmm.io); /* first: a save reads the parked vCPUs */
 	vmm.io = NULL;
 	if (vmm.in) { /* never started, or stopped before its end */

@@ -36,6 +36,7 @@ struct vmm_mig_job {
 	uint64_t round_pages, round_done, round_bytes0, round_t0;
 	uint64_t pages; /* PAGES entries, all rounds */
 	uint64_t t0;
+	uint64_t cpu0;			 /* the I/O thread's CPU time at the first step, ns */
 	uint64_t dirty_rate, throughput; /* bytes/s, of the last round */
 	uint32_t throttle;
 	struct vmm_mig_split split;
@@ -44,6 +45,9 @@ struct vmm_mig_job {
 };
 
 uint64_t vmm_mig_now_ns(void);
+/* CPU time of the calling thread, ns: the cost of the stream per byte,
+ * whatever else the machine runs. */
+uint64_t vmm_mig_thread_cpu_ns(void);
 /* Records the first failure's message; returns rc. */
 int vmm_mig_fail(struct vmm_mig_job *m, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

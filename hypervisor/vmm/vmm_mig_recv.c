@@ -39,7 +39,7 @@ struct vmm_incoming {
 	struct hv_stream_live_in live;
 	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int in_ok, live_ok, done;
-	uint64_t t0;
+	uint64_t t0, cpu0; /* cpu0: the I/O thread's CPU time at the first step */
 	struct vmm_mig_result res;
 	char err[768];
 };
@@ -49,6 +49,14 @@ static uint64_t vmm_in_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t vmm_in_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -97,6 +105,14 @@ static int vmm_in_cfg(struct vmm *vmm, const struct hv_stream_state *st, char *e
 	return 0;
 }
 
+/* The vmm is ending (destroy, a signal): a wait for the source gives up. */
+static int vmm_in_stopping(void *arg)
+{
+	struct vmm *vmm = arg;
+
+	return __atomic_load_n(&vmm->stopping, __ATOMIC_ACQUIRE);
+}
+
 /* TLS 2, HEADER, config and VM. */
 static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char *err, size_t errlen)
 {
@@ -104,6 +120,8 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	char why[HV_STREAM_ERR_MAX + 64];
 	int rc;
 
+	c->conn.cancelled = vmm_in_stopping;
+	c->conn.arg = vmm;
 	if ((rc = vmm_mig_conn_open(&c->conn, fd, key, 1, err, errlen)) < 0)
 		return rc;
 	if ((rc = hv_stream_in_init(&c->in, vmm_mig_conn_read_cb, &c->conn)) < 0) {
@@ -263,6 +281,8 @@ static int vmm_in_step(struct vmm_io_job *job)
 	char why[HV_STREAM_ERR_MAX + 64];
 	int rc = 0;
 
+	if (!c->cpu0)
+		c->cpu0 = vmm_in_cpu_ns();
 	vmm_in_report(c, VMM_CTL_MIG_PRECOPY);
 	while (rc == 0 && vmm_in_now_ns() < deadline) {
 		if ((rc = hv_stream_in_next(&c->in, why, sizeof(why))) == 0)
@@ -291,9 +311,11 @@ static void vmm_in_done(struct vmm_io_job *job)
 	r->bytes = c->in.offset;
 	if (r->err == 0)
 		snprintf(c->res.msg, sizeof(c->res.msg),
-			 "domain %s: incoming migration done, %llu pages (%llu zero), %llu bytes",
+			 "domain %s: incoming migration done, %llu pages (%llu zero), %llu bytes, "
+			 "I/O thread CPU %llu ms",
 			 vmm->cfg.name, (unsigned long long)c->st.pages,
-			 (unsigned long long)c->live.zero, (unsigned long long)r->bytes);
+			 (unsigned long long)c->live.zero, (unsigned long long)r->bytes,
+			 (unsigned long long)(vmm_in_cpu_ns() - c->cpu0) / 1000000);
 	else
 		snprintf(c->res.msg, sizeof(c->res.msg), "domain %s: incoming migration failed: %s",
 			 vmm->cfg.name, c->err);

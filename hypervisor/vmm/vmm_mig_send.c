@@ -46,11 +46,21 @@ uint64_t vmm_mig_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t vmm_mig_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int vmm_mig_cancelled(void *arg)
 {
 	struct vmm *vmm = arg;
 	int c;
 
+	if (__atomic_load_n(&vmm->stopping, __ATOMIC_ACQUIRE))
+		return 1;
 	pthread_mutex_lock(&vmm->lock);
 	c = vmm->op && vmm->op->cancel && !vmm->op->committed;
 	pthread_mutex_unlock(&vmm->lock);
@@ -307,6 +317,8 @@ static int vmm_mig_step(struct vmm_io_job *job)
 	struct vmm_mig_job *m = (struct vmm_mig_job *)job;
 	int rc = 0;
 
+	if (!m->cpu0)
+		m->cpu0 = vmm_mig_thread_cpu_ns();
 	vmm_mig_report(m, m->step == VMM_MIG_STEP_CONNECT ? VMM_CTL_MIG_CONNECT
 			  : m->step == VMM_MIG_STEP_ROUND ? VMM_CTL_MIG_PRECOPY
 							  : VMM_CTL_MIG_STOPCOPY);

@@ -178,15 +178,17 @@ void vmm_mig_result_msg(struct vmm_mig_job *m, int rc)
 
 	if (rc == 0) {
 		snprintf(msg, cap, "domain %s: migrated to %s", name, m->peer);
-		log_info("domain %s: migrated to %s: %u rounds, %llu ms, %llu bytes, downtime %llu "
-			 "us (pause %llu, sync %llu, last pages %llu (%llu), state+END %llu, READY "
-			 "%llu, COMMIT..RUNNING %llu)",
-			 name, m->peer, m->res.rec.rounds, (unsigned long long)m->res.rec.total_ms,
-			 (unsigned long long)m->res.rec.bytes,
-			 (unsigned long long)m->res.rec.downtime_us, (unsigned long long)s->pause,
-			 (unsigned long long)s->sync, (unsigned long long)s->pages,
-			 (unsigned long long)s->last_pages, (unsigned long long)s->state,
-			 (unsigned long long)s->ready, (unsigned long long)s->running);
+		uint64_t cpu_ms = (vmm_mig_thread_cpu_ns() - m->cpu0) / 1000000;
+		log_info(
+		    "domain %s: migrated to %s: %u rounds, %llu ms, %llu bytes (I/O thread CPU "
+		    "%llu ms), downtime %llu us (pause %llu, sync %llu, last pages %llu (%llu), "
+		    "state+END %llu, READY %llu, COMMIT..RUNNING %llu)",
+		    name, m->peer, m->res.rec.rounds, (unsigned long long)m->res.rec.total_ms,
+		    (unsigned long long)m->res.rec.bytes, (unsigned long long)cpu_ms,
+		    (unsigned long long)m->res.rec.downtime_us, (unsigned long long)s->pause,
+		    (unsigned long long)s->sync, (unsigned long long)s->pages,
+		    (unsigned long long)s->last_pages, (unsigned long long)s->state,
+		    (unsigned long long)s->ready, (unsigned long long)s->running);
 	} else if (m->committed) {
 		snprintf(
 		    msg, cap,
