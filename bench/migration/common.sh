@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # settings read by the scripts that source this
 # Shared by bench/migration/run, qemu and tern: settings, the host clock,
 # the guest-seen gap and the result records. Sourced; starts nothing.
 #
