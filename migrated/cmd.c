@@ -201,6 +201,13 @@ static void cmd_on_simple(struct vmm_req *r, const struct ctl_hdr *h, const void
 
 	vmm_req_free(r);
 	free(arg);
+	if (type == MIG_CTL_DESTROY || (!c && d && d->destroying)) {
+		/* The client hears when the entry is gone (dom_remove); a vmm
+		 * that could not be asked is killed. */
+		if (d && d->pid > 0 && (err || (h->flags & CTL_F_ERROR)))
+			kill(d->pid, SIGKILL);
+		return;
+	}
 	if (d && err == 0 && !(h->flags & CTL_F_ERROR)) {
 		if (type == MIG_CTL_PAUSE)
 			d->state = MIG_DOM_PAUSED;
@@ -282,10 +289,10 @@ static void cmd_destroy(struct mig_client *c, struct mig_dom *d, const struct mi
 		return;
 	}
 	d->destroying = true;
-	if (d->state == MIG_DOM_STARTING || cmd_vmm(c, d, CTL_VMM_DESTROY) < 0) {
+	d->gone_waiter = c; /* answered by dom_remove once the vmm is gone */
+	d->gone_type = MIG_CTL_DESTROY;
+	if (d->state == MIG_DOM_STARTING || cmd_vmm(c, d, CTL_VMM_DESTROY) < 0)
 		kill(d->pid, SIGKILL);
-		ctl_server_reply(c, MIG_CTL_DESTROY, 0, NULL, 0);
-	}
 }
 
 static void cmd_shutdown(struct mig_client *c, struct mig_dom *d, const struct mig_ctl_req *req)

@@ -28,9 +28,12 @@ static void client_free(struct mig_client *c)
 			*pp = c->next;
 			break;
 		}
-	for (struct mig_dom *d = m->doms; d; d = d->next)
+	for (struct mig_dom *d = m->doms; d; d = d->next) {
 		if (d->waiter == c)
 			d->waiter = NULL;
+		if (d->gone_waiter == c)
+			d->gone_waiter = NULL;
+	}
 	for (struct vmm_req *r = m->reqs; r; r = r->next)
 		if (r->client == c)
 			r->client = NULL;

@@ -291,6 +291,9 @@ void dom_remove(struct mig_dom *d, const char *why)
 	if (d->pid > 0)
 		kill(d->pid, SIGKILL); /* reaped by dom_reap, not found: ignored */
 	ctl_server_forget_dom(m, d);
+	if (d->gone_waiter)
+		ctl_server_reply(d->gone_waiter, d->gone_type, 0, d->gone_reply, d->gone_len);
+	free(d->gone_reply);
 	if (d->out)
 		reloc_client_free(d->out);
 	if (d->in)

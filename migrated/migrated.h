@@ -57,6 +57,12 @@ struct mig_dom {
 	size_t ring_len, ring_head; /* bytes held; next write position */
 	struct ev_timer up_timer;   /* waits for the control socket */
 	struct mig_client *waiter;  /* a create/restore's client */
+	/* A client answered once the entry is gone (destroy; a migration that
+	 * succeeded): the reply's type and payload wait here. */
+	struct mig_client *gone_waiter;
+	uint16_t gone_type;
+	void *gone_reply;
+	size_t gone_len;
 	void (*on_up)(struct mig_dom *d);
 	struct mig_out *out; /* migrating away */
 	struct mig_in *in;   /* arriving */

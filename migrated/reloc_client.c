@@ -443,7 +443,21 @@ static void out_on_mig(struct vmm_req *r, const struct ctl_hdr *h, const void *p
 		snprintf(res.msg, sizeof(res.msg), "unreadable result: %s", why);
 	}
 	out_result(o, &res);
-	if (c) {
+	if (c && res.rec.outcome == VMM_CTL_MIG_OK && !o->d->gone_waiter &&
+	    (o->d->gone_reply = malloc(len))) {
+		/* `vm migrate` returns once the entry is gone here, so the
+		 * next `vm list` no longer shows it. */
+		memcpy(o->d->gone_reply, p, len);
+		o->d->gone_len = len;
+		o->d->gone_type = MIG_CTL_MIGRATE;
+		o->d->gone_waiter = c;
+		if (o->d->pid <= 0) { /* its vmm already went */
+			struct mig_dom *d = o->d;
+			reloc_client_free(o);
+			dom_remove(d, "migrated away");
+			return;
+		}
+	} else if (c) {
 		c->busy_type = MIG_CTL_MIGRATE;
 		ctl_server_reply(c, MIG_CTL_MIGRATE, 0, p, len);
 	}

@@ -124,5 +124,5 @@ kill -KILL "$conpid"
 wait "$conpid" 2>/dev/null || true
 mig_vm 1 destroy ch33
 [ "$(mig_count 1)" = 0 ] || topo_fail "entries left: $(mig_vm 1 list)"
-[ -z "$(ls "$d/h1/run" | grep -v migrated.sock)" ] || topo_fail "files left in run dir: $(ls "$d/h1/run")"
+[ -z "$(mig_run_extra 1)" ] || topo_fail "files left in run dir: $(mig_run_extra 1)"
 echo "PASS: create/list/console/pause/unpause/save/restore (verify=ok, $last -> $resumed)/shutdown/destroy; crash kept until destroy; refusals exact"

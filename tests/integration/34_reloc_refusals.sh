@@ -48,8 +48,8 @@ refused() {
 	[ "$(mig_state "$n" "$dom")" = running ] || topo_fail "$dom not running on h$n after: $msg"
 	if [ -n "${MIG_PID[2]:-}" ]; then
 		[ "$(mig_count 2)" = "$before" ] || topo_fail "B holds a new entry after: $msg"
-		[ -z "$(ls "$d/h2/run" | grep -v -e migrated.sock -e '^dom1\.')" ] ||
-			topo_fail "B left files: $(ls "$d/h2/run")"
+		[ -z "$(mig_run_extra 2 'dom1.*')" ] ||
+			topo_fail "B left files: $(mig_run_extra 2)"
 	fi
 	echo "ok: $msg"
 }

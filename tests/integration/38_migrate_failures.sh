@@ -59,12 +59,12 @@ failed_clean() {
 	[ "$(mig_counter 1 m38)" -gt "$c1" ] || topo_fail "$1: A's m38 not advancing"
 	for ((i = 0; i < $2; i++)); do
 		[ "$(mig_count 2)" = 0 ] && ! pgrep -f "$d/h2/run/dom" >/dev/null &&
-			[ -z "$(ls "$d/h2/run" | grep -v migrated.sock)" ] && break
+			[ -z "$(mig_run_extra 2)" ] && break
 		sleep 0.1
 	done
 	[ "$(mig_count 2)" = 0 ] || topo_fail "$1: B's registry: $(mig_vm 2 list -l)"
 	! pgrep -f "$d/h2/run/dom" >/dev/null || topo_fail "$1: a vmm left on B"
-	[ -z "$(ls "$d/h2/run" | grep -v migrated.sock)" ] || topo_fail "$1: files left on B: $(ls "$d/h2/run")"
+	[ -z "$(mig_run_extra 2)" ] || topo_fail "$1: files left on B: $(mig_run_extra 2)"
 	echo "ok: $1: $(tail -n1 "$d/mig.out")"
 }
 

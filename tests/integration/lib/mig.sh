@@ -186,3 +186,18 @@ mig_wait_state() {
 	done
 	return 1
 }
+
+# mig_run_extra N [KEEP_GLOB]: files in hN's runtime dir other than the
+# control socket (and KEEP_GLOB), space-separated; "" when clean.
+mig_run_extra() {
+	local f b extra=()
+	for f in "$TOPO_DIR/h$1/run/"*; do
+		[ -e "$f" ] || continue
+		b=${f##*/}
+		[ "$b" = migrated.sock ] && continue
+		# shellcheck disable=SC2053 # KEEP_GLOB is a glob on purpose
+		[ -n "${2:-}" ] && [[ $b == $2 ]] && continue
+		extra+=("$b")
+	done
+	echo "${extra[*]}"
+}
