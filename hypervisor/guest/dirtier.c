@@ -12,6 +12,18 @@
  * blocks in the yield hypercall. Once per second of guest time it prints its
  * progress; when the clock page's resume counter changes it sums the whole
  * set from memory and checks it against the running checksum.
+ *
+ * Optional `beat=<ms>` (default 0: off, and the output is as above): every
+ * <ms> of guest time it also prints the line "b", so a host that timestamps
+ * the console can see the guest stop and resume across a migration (the
+ * guest's own clock cannot: the TSC is carried over). Two bytes, because
+ * under a Multiboot loader each byte costs two port-I/O exits. A resume
+ * prints a beat at once, before the verify pass.
+ *
+ * Optional `fill=1`: before pacing starts, write every page of the set once
+ * (the same writes as above, so the checksum holds) and print
+ * `dirtier: filled pages=<n> counter=<n> checksum=<x>`: a working set that
+ * is all data, not zero pages a migration can skip.
  */
 #include "rt.h"
 
@@ -24,6 +36,7 @@
 /* After a long stop (pause, migration) catch up at most 100 ms of writes
  * instead of bursting through everything that was missed. */
 #define MAX_CATCHUP_DIV 10
+#define MAX_BEAT_MS 60000
 
 struct dirtier {
 	volatile uint64_t *ws;
@@ -33,6 +46,7 @@ struct dirtier {
 	uint64_t checksum; /* sum of all words of the set */
 	uint64_t page;	   /* next page to write */
 	uint64_t word;	   /* word within the page for this pass */
+	uint64_t beat_ns;  /* heartbeat period, 0: none */
 	uint32_t resumes;
 };
 
@@ -79,9 +93,23 @@ static void dirtier_verify(struct dirtier *d, uint32_t resumes)
 	rt_sys_halt(1);
 }
 
+/* Prints a beat when due; returns the next beat time (UINT64_MAX: none).
+ * A late wake-up skips missed beats rather than printing them in a burst,
+ * which would hide the gap the host is looking for. */
+static uint64_t dirtier_beat(const struct dirtier *d, uint64_t now, uint64_t next)
+{
+	if (!d->beat_ns)
+		return UINT64_MAX;
+	if (now < next)
+		return next;
+	rt_console_write("b\n", 2);
+	next += d->beat_ns;
+	return next > now ? next : now + d->beat_ns;
+}
+
 static void dirtier_run(struct dirtier *d)
 {
-	uint64_t start = rt_clock_ns(), pace_start = start, done = 0;
+	uint64_t start = rt_clock_ns(), pace_start = start, done = 0, next_beat = start;
 	uint64_t next_print = start + RT_NS_PER_SEC, max_behind = d->pps / MAX_CATCHUP_DIV + 1;
 
 	for (;;) {
@@ -90,6 +118,10 @@ static void dirtier_run(struct dirtier *d)
 
 		if (r != d->resumes) {
 			d->resumes = r;
+			/* The guest runs again: say so before the verify pass, which
+			 * reads the whole set and would hide when it resumed. */
+			if (d->beat_ns)
+				rt_console_write("b\n", 2);
 			dirtier_verify(d, r);
 		}
 		due = dirtier_due(d, now - pace_start);
@@ -104,9 +136,12 @@ static void dirtier_run(struct dirtier *d)
 				  d->checksum);
 			next_print = start + (t + 1) * RT_NS_PER_SEC;
 		}
+		next_beat = dirtier_beat(d, now, next_beat);
 		deadline = next_print;
 		if (d->pps && now + BATCH_NS < deadline)
 			deadline = now + BATCH_NS;
+		if (next_beat < deadline)
+			deadline = next_beat;
 		rt_sys_yield(deadline, 0);
 	}
 }
@@ -114,7 +149,7 @@ static void dirtier_run(struct dirtier *d)
 int app_main(void)
 {
 	struct dirtier d = {0};
-	uint64_t ws, rate;
+	uint64_t ws, rate, beat, fill;
 
 	if (rt_cmdline_u64("ws", DEFAULT_WS_MIB, &ws) || !ws) {
 		rt_printf("dirtier: bad ws (want a size in MiB > 0)\n");
@@ -124,6 +159,14 @@ int app_main(void)
 		rt_printf("dirtier: bad rate (want MiB/s <= %u)\n", MAX_RATE_MIB);
 		return 1;
 	}
+	if (rt_cmdline_u64("fill", 0, &fill) || fill > 1) {
+		rt_printf("dirtier: bad fill (want 0 or 1)\n");
+		return 1;
+	}
+	if (rt_cmdline_u64("beat", 0, &beat) || beat > MAX_BEAT_MS) {
+		rt_printf("dirtier: bad beat (want ms <= %u)\n", MAX_BEAT_MS);
+		return 1;
+	}
 	if (ws > UINT64_MAX / RT_MIB || !(d.ws = rt_alloc(ws * RT_MIB, 2 * RT_MIB))) {
 		rt_printf("dirtier: ws=%lu MiB does not fit in RAM (%lu MiB free)\n", ws,
 			  rt_alloc_avail() >> 20);
@@ -131,10 +174,17 @@ int app_main(void)
 	}
 	d.npages = ws * PAGES_PER_MIB;
 	d.pps = rate * PAGES_PER_MIB;
+	d.beat_ns = beat * (RT_NS_PER_SEC / 1000);
 	d.resumes = rt_clock_resumes();
 	rt_printf("dirtier: start ws=%lu rate=%lu\n", ws, rate);
 	/* RAM need not be zero under every loader: start from what is there. */
 	d.checksum = dirtier_sum(&d);
+	if (fill) {
+		for (uint64_t i = 0; i < d.npages; i++)
+			dirtier_write(&d);
+		rt_printf("dirtier: filled pages=%lu counter=%lu checksum=%016lx\n", d.npages,
+			  d.counter, d.checksum);
+	}
 	dirtier_run(&d);
 	return 0;
 }
