@@ -482,6 +482,20 @@ int sxp_get_str(const struct sxp_node *list, const char *key, const char **out,
 	return r;
 }
 
+int sxp_get_log_level(const struct sxp_node *list, const char *key, enum log_level *out,
+		      struct sxp_error *err)
+{
+	const char *s = NULL;
+	int rc = sxp_get_str(list, key, &s, err);
+
+	if (rc < 0)
+		return rc;
+	if (log_level_parse(s, out) < 0)
+		return sxp_errorf(err, sxp_find(list, key),
+				  "%s: '%s' is not error, warn, info or debug", key, s);
+	return 0;
+}
+
 /* "-"? decimal without leading zeros, or 0x and hex digits. */
 static bool int_syntax(const char *s)
 {

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define SXP_MAX_DEPTH 32
 #define SXP_MAX_INPUT (1024u * 1024u)
 #define SXP_MAX_ATOM 4096
@@ -96,6 +98,10 @@ int sxp_check_keys(const struct sxp_node *list, size_t skip, const char *const a
  * (key atom) or the atom is not a valid value; err names the key. */
 int sxp_get_str(const struct sxp_node *list, const char *key, const char **out,
 		struct sxp_error *err);
+/* (key LEVEL): error, warn, info or debug, into *out. 0, -ENOENT if absent
+ * (*out untouched), or -EINVAL with err naming the key and the value. */
+int sxp_get_log_level(const struct sxp_node *list, const char *key, enum log_level *out,
+		      struct sxp_error *err);
 /* Decimal integer (optionally 0x hex) within [min, max]. */
 int sxp_get_int(const struct sxp_node *list, const char *key, long long min, long long max,
 		long long *out, struct sxp_error *err);

@@ -111,21 +111,6 @@ static int mig_conf_reloc(const struct sxp_node *doc, struct mig_conf *c, struct
 	return 0;
 }
 
-static int mig_conf_level(const struct sxp_node *doc, struct mig_conf *c, struct sxp_error *err)
-{
-	const char *s;
-	int rc = sxp_get_str(doc, "log-level", &s, err);
-
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (log_level_parse(s, &c->log_level) < 0)
-		return sxp_errorf(err, sxp_find(doc, "log-level"),
-				  "log-level: '%s' is not error, warn, info or debug", s);
-	return 0;
-}
-
 int mig_conf_apply(struct mig_conf *c, const struct sxp_node *doc, struct sxp_error *err)
 {
 	static const struct {
@@ -150,8 +135,8 @@ int mig_conf_apply(struct mig_conf *c, const struct sxp_node *doc, struct sxp_er
 	if (rc == 0)
 		rc = mig_conf_num(doc, "domain-memory", 16, 16 * 1024 * 1024, &c->domain_memory_mib,
 				  err);
-	if (rc == 0)
-		rc = mig_conf_level(doc, c, err);
+	if (rc == 0 && (rc = sxp_get_log_level(doc, "log-level", &c->log_level, err)) == -ENOENT)
+		rc = 0;
 	return rc;
 }
 

@@ -119,21 +119,6 @@ static int vnetd_conf_numbers(const struct sxp_node *doc, struct vnetd_conf *c,
 	return 0;
 }
 
-static int vnetd_conf_level(const struct sxp_node *doc, struct vnetd_conf *c, struct sxp_error *err)
-{
-	const char *s;
-	int rc = sxp_get_str(doc, "log-level", &s, err);
-
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (log_level_parse(s, &c->log_level) < 0)
-		return sxp_errorf(err, sxp_find(doc, "log-level"),
-				  "log-level: '%s' is not error, warn, info or debug", s);
-	return 0;
-}
-
 int vnetd_conf_apply(struct vnetd_conf *c, const struct sxp_node *doc, struct sxp_error *err)
 {
 	int rc = sxp_check_keys(doc, 0, vnetd_conf_keys, err);
@@ -155,8 +140,8 @@ int vnetd_conf_apply(struct vnetd_conf *c, const struct sxp_node *doc, struct sx
 				     err);
 	if (rc == 0)
 		rc = vnetd_conf_path(doc, "state-dir", c->state_dir, sizeof(c->state_dir), err);
-	if (rc == 0)
-		rc = vnetd_conf_level(doc, c, err);
+	if (rc == 0 && (rc = sxp_get_log_level(doc, "log-level", &c->log_level, err)) == -ENOENT)
+		rc = 0;
 	return rc;
 }
 
