@@ -3,9 +3,12 @@
  *
  * Set-up (main thread, before the control socket and the seccomp filter):
  * the key from its pipe, TLS 2 as server, HEADER, the config it carries,
- * the VM, and RAM populated by a background thread from then on (DESIGN.md
- * section 1: first touches of fresh memory are slow, so they must not pace
- * the receiving). The vCPU threads start parked.
+ * the VM. The vCPU threads start parked. RAM is not populated during the
+ * migration: the pages that arrive fault in as they are written (2 MiB
+ * at a time with THP) and the others are zero, as fresh memory is; the
+ * background population (DESIGN.md section 1: first touches of fresh
+ * memory are slow) is held until the guest runs, so that its zeroing of
+ * the whole RAM does not compete with the stream for the CPU.
  *
  * Then a job on the I/O thread takes the records as they come, in steps
  * of at most VMM_IN_STEP_MS: pages into RAM (the page digest follows each
@@ -41,7 +44,7 @@ struct vmm_incoming {
 	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int in_ok, live_ok, done;
 	uint64_t t0, cpu0; /* cpu0: the I/O thread's CPU time at the first step */
-	long flt0;	   /* and its page faults then: pages that beat the population */
+	long flt0;	   /* and its page faults then (first touches of RAM) */
 	struct vmm_mig_result res;
 	char err[768];
 };
@@ -151,7 +154,10 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	if ((rc = vmm_in_cfg(vmm, &c->st, err, errlen)) < 0 ||
 	    (rc = vmm_boot_restored(vmm, err, errlen)) < 0)
 		return rc;
-	hv_mem_populate_start(&vmm->vm->mem); /* now, ahead of the pages */
+	/* The pages fault in as they arrive (each is overwritten whole) and
+	 * the rest is zero already: the population of the other RAM waits
+	 * for the guest to run, so its zeroing is not in the migration. */
+	hv_mem_populate_hold(&vmm->vm->mem);
 	memset(&vmm->clock_dev, 0, sizeof(vmm->clock_dev));
 	rc = hv_stream_live_in_init(&c->live, &vmm->vm->mem, &c->st, c->devs,
 				    vmm_dev_table(vmm, c->devs), err, errlen);
@@ -275,6 +281,7 @@ static int vmm_in_handover(struct vmm_incoming *c)
 	vmm->state = VMM_PAUSED;
 	pthread_mutex_unlock(&vmm->lock);
 	vmm_vcpu_unpause(vmm);
+	hv_mem_populate_release(&vmm->vm->mem); /* as a boot does, now */
 	c->done = 1;
 	if ((rc = vmm_mig_send_rec(&c->conn, VMM_MIG_REC_RUNNING, 0, NULL)) < 0)
 		log_warn("domain %s: RUNNING not sent (%s): the source will ask its operator",
