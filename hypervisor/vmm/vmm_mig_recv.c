@@ -281,12 +281,13 @@ static int vmm_in_handover(struct vmm_incoming *c)
 	vmm->state = VMM_PAUSED;
 	pthread_mutex_unlock(&vmm->lock);
 	vmm_vcpu_unpause(vmm);
-	hv_mem_populate_release(&vmm->vm->mem); /* as a boot does, now */
 	c->done = 1;
 	if ((rc = vmm_mig_send_rec(&c->conn, VMM_MIG_REC_RUNNING, 0, NULL)) < 0)
 		log_warn("domain %s: RUNNING not sent (%s): the source will ask its operator",
 			 vmm->cfg.name, strerror(-rc));
 	t3 = vmm_in_now_ns();
+	/* as a boot does, once RUNNING is out: not in the source's downtime */
+	hv_mem_populate_release(&vmm->vm->mem);
 	log_info("domain %s: handover: END to READY %llu us (vCPU state set), READY to COMMIT "
 		 "%llu us, COMMIT to RUNNING %llu us (clock rebase, vCPUs resumed)",
 		 vmm->cfg.name, (unsigned long long)(t1 - t0) / 1000,
