@@ -45,24 +45,10 @@ static int hv_mem_populate(struct hv_mem *mem)
 	return 0;
 }
 
-/* A held population waits here for its release or the teardown. */
-static void hv_mem_populate_gate(struct hv_mem *mem)
-{
-	if (!mem->held)
-		return;
-	pthread_mutex_lock(&mem->hold_lock);
-	while (!mem->released && !__atomic_load_n(&mem->populate_stop, __ATOMIC_RELAXED))
-		pthread_cond_wait(&mem->hold_cond, &mem->hold_lock);
-	pthread_mutex_unlock(&mem->hold_lock);
-}
-
 static void *hv_mem_populator(void *arg)
 {
 	struct hv_mem *mem = arg;
-	int rc;
-
-	hv_mem_populate_gate(mem);
-	rc = hv_mem_populate(mem);
+	int rc = hv_mem_populate(mem);
 
 	if (rc < 0)
 		log_debug("hv_mem: background populate: %s", strerror(-rc));
@@ -75,36 +61,9 @@ void hv_mem_populate_start(struct hv_mem *mem)
 		return;
 	if (pthread_create(&mem->populator, NULL, hv_mem_populator, mem) == 0)
 		mem->populating = 1;
-	else if (!mem->held) /* held: RAM faults in on first touch instead */
+	else
 		hv_mem_populate(mem);
 	mem->populated = 1;
-}
-
-void hv_mem_populate_hold(struct hv_mem *mem)
-{
-	if (!mem->populate_bg || mem->held || mem->populating || mem->populated)
-		return;
-	pthread_mutex_init(&mem->hold_lock, NULL);
-	pthread_cond_init(&mem->hold_cond, NULL);
-	mem->held = 1;
-}
-
-/* Wakes the held thread; `stop` also asks it not to populate. */
-static void hv_mem_populate_wake(struct hv_mem *mem, int stop)
-{
-	if (!mem->held)
-		return;
-	pthread_mutex_lock(&mem->hold_lock);
-	if (stop)
-		__atomic_store_n(&mem->populate_stop, 1, __ATOMIC_RELAXED);
-	mem->released = 1;
-	pthread_cond_signal(&mem->hold_cond);
-	pthread_mutex_unlock(&mem->hold_lock);
-}
-
-void hv_mem_populate_release(struct hv_mem *mem)
-{
-	hv_mem_populate_wake(mem, 0);
 }
 
 void hv_mem_populate_wait(struct hv_mem *mem)
@@ -150,12 +109,7 @@ int hv_mem_init(struct hv_mem *mem, uint64_t size, unsigned flags)
 void hv_mem_fini(struct hv_mem *mem)
 {
 	__atomic_store_n(&mem->populate_stop, 1, __ATOMIC_RELAXED);
-	hv_mem_populate_wake(mem, 1);
 	hv_mem_populate_wait(mem);
-	if (mem->held) {
-		pthread_cond_destroy(&mem->hold_cond);
-		pthread_mutex_destroy(&mem->hold_lock);
-	}
 	if (mem->map)
 		munmap(mem->map, mem->map_len);
 	memset(mem, 0, sizeof(*mem));

@@ -34,10 +34,6 @@ struct hv_mem {
 	int populate_bg;   /* HV_MEM_PREALLOC_BG given */
 	int populating;	   /* the background thread exists and is not joined */
 	int populate_stop; /* asks the thread to stop early (teardown) */
-	int held;	   /* hv_mem_populate_hold: the thread waits for a release */
-	int released;	   /* hv_mem_populate_release ran (under hold_lock) */
-	pthread_mutex_t hold_lock;
-	pthread_cond_t hold_cond;
 };
 
 /* Maps `size` bytes (multiple of 2 MiB, > 0) of zeroed guest RAM. Returns 0
@@ -48,14 +44,6 @@ int hv_mem_init(struct hv_mem *mem, uint64_t size, unsigned flags);
  * populates in the caller if no thread can be made). Call it after the
  * threads and vCPUs exist: population holds mmap_lock, in 8 MiB steps. */
 void hv_mem_populate_start(struct hv_mem *mem);
-/* An incoming migration: the thread hv_mem_populate_start() makes waits
- * until hv_mem_populate_release() (or hv_mem_fini) before it populates.
- * The pages that arrive fault in as they are written, and the zeroing of
- * the rest stays out of the migration (the thread is still made early,
- * before the seccomp filter). Call before hv_mem_populate_start(). */
-void hv_mem_populate_hold(struct hv_mem *mem);
-/* Lets a held population run (no-op if none is held). */
-void hv_mem_populate_release(struct hv_mem *mem);
 /* Waits for a background population to finish (no-op without one). */
 void hv_mem_populate_wait(struct hv_mem *mem);
 /* Unmaps (after waiting for population); safe on a zeroed or already

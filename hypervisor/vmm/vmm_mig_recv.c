@@ -3,12 +3,9 @@
  *
  * Set-up (main thread, before the control socket and the seccomp filter):
  * the key from its pipe, TLS 2 as server, HEADER, the config it carries,
- * the VM. The vCPU threads start parked. RAM is not populated during the
- * migration: the pages that arrive fault in as they are written (2 MiB
- * at a time with THP) and the others are zero, as fresh memory is; the
- * background population (DESIGN.md section 1: first touches of fresh
- * memory are slow) is held until the guest runs, so that its zeroing of
- * the whole RAM does not compete with the stream for the CPU.
+ * the VM, and RAM populated by a background thread from then on (DESIGN.md
+ * section 1: first touches of fresh memory are slow, so they must not pace
+ * the receiving). The vCPU threads start parked.
  *
  * Then a job on the I/O thread takes the records as they come, in steps
  * of at most VMM_IN_STEP_MS: pages into RAM (the page digest follows each
@@ -44,7 +41,7 @@ struct vmm_incoming {
 	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int in_ok, live_ok, done;
 	uint64_t t0, cpu0; /* cpu0: the I/O thread's CPU time at the first step */
-	long flt0;	   /* and its page faults then (first touches of RAM) */
+	long flt0;	   /* and its page faults then: pages that beat the population */
 	struct vmm_mig_result res;
 	char err[768];
 };
@@ -154,10 +151,7 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	if ((rc = vmm_in_cfg(vmm, &c->st, err, errlen)) < 0 ||
 	    (rc = vmm_boot_restored(vmm, err, errlen)) < 0)
 		return rc;
-	/* The pages fault in as they arrive (each is overwritten whole) and
-	 * the rest is zero already: the population of the other RAM waits
-	 * for the guest to run, so its zeroing is not in the migration. */
-	hv_mem_populate_hold(&vmm->vm->mem);
+	hv_mem_populate_start(&vmm->vm->mem); /* now, ahead of the pages */
 	memset(&vmm->clock_dev, 0, sizeof(vmm->clock_dev));
 	rc = hv_stream_live_in_init(&c->live, &vmm->vm->mem, &c->st, c->devs,
 				    vmm_dev_table(vmm, c->devs), err, errlen);
@@ -286,8 +280,6 @@ static int vmm_in_handover(struct vmm_incoming *c)
 		log_warn("domain %s: RUNNING not sent (%s): the source will ask its operator",
 			 vmm->cfg.name, strerror(-rc));
 	t3 = vmm_in_now_ns();
-	/* as a boot does, once RUNNING is out: not in the source's downtime */
-	hv_mem_populate_release(&vmm->vm->mem);
 	log_info("domain %s: handover: END to READY %llu us (vCPU state set), READY to COMMIT "
 		 "%llu us, COMMIT to RUNNING %llu us (clock rebase, vCPUs resumed)",
 		 vmm->cfg.name, (unsigned long long)(t1 - t0) / 1000,
