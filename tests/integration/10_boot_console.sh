@@ -46,7 +46,7 @@ expect_refusal "vmm: $dir/dup.cfg:2: name: duplicate key" --config "$dir/dup.cfg
 expect_refusal "vmm: kernel $dir/d.cfg: not an ELF file (bad magic)" --config "$dir/d.cfg" kernel="$dir/d.cfg"
 expect_refusal "vmm: kernel /nonexistent.elf: No such file or directory" --config "$dir/d.cfg" kernel=/nonexistent.elf
 expect_refusal "vmm: vcpus: 2 requested, but guest ABI 1 starts exactly one vCPU" --config "$dir/d.cfg" vcpus=2
-expect_refusal "vmm: give exactly one of --config and --restore (see --help)" extra=x
+expect_refusal "vmm: give exactly one of --config, --restore and --incoming (see --help)" extra=x
 # The ABI note: an image without it, or built for another ABI, is refused.
 note_off=$(readelf -lW "$G/dirtier.elf" | awk '$1 == "NOTE" { print $2; exit }')
 note_ph=$(readelf -lW "$G/dirtier.elf" | awk '$1 ~ /^[A-Z]+$/ && $2 ~ /^0x/ { if ($1 == "NOTE") { print n; exit } n++ }')
