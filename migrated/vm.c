@@ -306,9 +306,10 @@ int main(int argc, char **argv)
 	static struct mig_conf conf;
 	const char *conf_path = MIG_CONF_DEFAULT;
 	bool conf_given = false;
+	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "+s:c:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:c:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			v.sock = optarg;
@@ -324,10 +325,6 @@ int main(int argc, char **argv)
 			vm_usage(stderr);
 			return VM_EXIT_USAGE;
 		}
-	}
-	if (optind < argc && !strcmp(argv[optind], "--help")) {
-		vm_usage(stdout);
-		return 0;
 	}
 	if (optind >= argc) {
 		vm_usage(stderr);
