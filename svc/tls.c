@@ -515,3 +515,52 @@ int tls_conn_peer_sans(const struct tls_conn *c, char *buf, size_t len)
 	GENERAL_NAMES_free(names);
 	return rc;
 }
+
+int tls_conn_expect_name(struct tls_conn *c, const char *name)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+	struct in6_addr a6;
+	struct in_addr a4;
+	int ok;
+
+	ERR_clear_error();
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+	if (inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1)
+		ok = X509_VERIFY_PARAM_set1_ip_asc(vp, name);
+	else
+		ok = X509_VERIFY_PARAM_set1_host(vp, name, 0);
+	ERR_clear_error();
+	return ok == 1 ? 0 : -EINVAL;
+}
+
+int tls_conn_export_key(struct tls_conn *c, const char *label, void *out, size_t len)
+{
+	if (c->state != TLS_ST_UP)
+		return -ENOTCONN;
+	ERR_clear_error();
+	if (SSL_export_keying_material(c->ssl, out, len, label, strlen(label), NULL, 0, 0) != 1) {
+		ERR_clear_error();
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int tls_conn_release_fd(struct tls_conn *c)
+{
+	int fd = c->io.fd, fl;
+
+	if (fd < 0)
+		return -EBADF;
+	ev_io_stop(&c->io);
+	ev_timer_stop(&c->timer);
+	ev_defer_cancel(&c->pending);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	c->io.fd = -1;
+	c->state = TLS_ST_FAILED;
+	c->err = -ENOTCONN;
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}

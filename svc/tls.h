@@ -108,6 +108,21 @@ int tls_conn_write(struct tls_conn *c, const void *buf, size_t len);
  * or a negative errno. */
 int tls_conn_shutdown(struct tls_conn *c);
 
+/* Client only, before the loop runs the handshake: the server's
+ * certificate must name `name`, by IP SAN when name is an IP address,
+ * else by DNS SAN (the subject's CN is never used). A mismatch fails the
+ * handshake with -EKEYREJECTED ("... (hostname mismatch)"). 0 or -errno. */
+int tls_conn_expect_name(struct tls_conn *c, const char *name);
+/* After the handshake: len bytes of keying material (RFC 8446 7.5) for
+ * `label`, no context. 0, -ENOTCONN before the handshake, or -EPROTO. */
+int tls_conn_export_key(struct tls_conn *c, const char *label, void *out, size_t len);
+/* Ends the connection but keeps its socket: stops the watchers, frees the
+ * TLS state and returns the fd (blocking mode restored), now the caller's.
+ * For handing a connection on once both close_notify were exchanged: with
+ * read-ahead off OpenSSL has consumed no byte past the last record it
+ * returned. -EBADF if the fd was already given away. */
+int tls_conn_release_fd(struct tls_conn *c);
+
 /* The last failure's one line, "" if none. */
 const char *tls_conn_errmsg(const struct tls_conn *c);
 /* The peer name given in the options. */

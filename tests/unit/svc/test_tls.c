@@ -608,6 +608,98 @@ static void test_garbage(void **state)
 
 /* ---- contexts ------------------------------------------------------------ */
 
+/* ---- the peer's name, the exported key, the released socket ------------ */
+
+static bool both_done(void *arg)
+{
+	struct both *b = arg;
+
+	return b->srv->done && b->cli->done;
+}
+
+/* A handshake where the client expects the server to be `name`. */
+static int handshake_named(const char *name, char *msg, size_t cap)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct tls_ctx *sctx = ctx_new(TLS_SERVER, "ca.pem", "server");
+	struct tls_ctx *cctx = ctx_new(TLS_CLIENT, "ca.pem", "client");
+	struct end srv = {0}, cli = {0};
+	struct both b = {&srv, &cli};
+	int sv[2];
+
+	make_pair(sv);
+	end_start(&srv, sctx, loop, sv[0], "server-side", 0);
+	end_start(&cli, cctx, loop, sv[1], name, 0);
+	assert_int_equal(tls_conn_expect_name(cli.c, name), 0);
+	run_until(loop, both_done, &b);
+	snprintf(msg, cap, "%s", cli.errmsg);
+	tls_conn_free(srv.c);
+	tls_conn_free(cli.c);
+	tls_ctx_free(sctx);
+	tls_ctx_free(cctx);
+	ev_loop_free(loop);
+	return cli.hs_err;
+}
+
+static void test_expect_name(void **state)
+{
+	char msg[TLS_ERRMSG_MAX];
+
+	(void)state;
+	assert_int_equal(handshake_named("server.test", msg, sizeof(msg)), 0);
+	assert_int_equal(handshake_named("127.0.0.1", msg, sizeof(msg)), 0);
+	assert_int_equal(handshake_named("other.test", msg, sizeof(msg)), -EKEYREJECTED);
+	assert_non_null(strstr(msg, "peer other.test: TLS handshake: "));
+	assert_non_null(strstr(msg, "certificate verify failed (hostname mismatch)"));
+	assert_int_equal(handshake_named("127.0.0.2", msg, sizeof(msg)), -EKEYREJECTED);
+	assert_non_null(strstr(msg, "(IP address mismatch)"));
+	/* The CN is never a name: the client certificate's CN is client.test,
+	 * the server's SANs do not hold it. */
+	assert_int_equal(handshake_named("client.test", msg, sizeof(msg)), -EKEYREJECTED);
+}
+
+static void test_export_release(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct tls_ctx *sctx = ctx_new(TLS_SERVER, "ca.pem", "server");
+	struct tls_ctx *cctx = ctx_new(TLS_CLIENT, "ca.pem", "client");
+	struct end srv = {0}, cli = {0};
+	struct both b = {&srv, &cli};
+	uint8_t k1[32], k2[32], k3[32], zero[32] = {0};
+	char buf[8];
+	int sv[2], sfd, cfd;
+
+	(void)state;
+	make_pair(sv);
+	end_start(&srv, sctx, loop, sv[0], "s", 0);
+	end_start(&cli, cctx, loop, sv[1], "c", 0);
+	assert_int_equal(tls_conn_export_key(cli.c, "EXPORTER-x", k1, sizeof(k1)), -ENOTCONN);
+	run_until(loop, both_done, &b);
+	assert_int_equal(srv.hs_err, 0);
+	assert_int_equal(tls_conn_export_key(srv.c, "EXPORTER-tern-migrate-v1", k1, 32), 0);
+	assert_int_equal(tls_conn_export_key(cli.c, "EXPORTER-tern-migrate-v1", k2, 32), 0);
+	assert_int_equal(tls_conn_export_key(cli.c, "EXPORTER-other", k3, 32), 0);
+	assert_memory_equal(k1, k2, 32);
+	assert_memory_not_equal(k1, k3, 32);
+	assert_memory_not_equal(k1, zero, 32);
+	/* The sockets go on without TLS, blocking again, still open. */
+	sfd = tls_conn_release_fd(srv.c);
+	cfd = tls_conn_release_fd(cli.c);
+	assert_int_equal(sfd, sv[0]);
+	assert_int_equal(cfd, sv[1]);
+	assert_int_equal(tls_conn_release_fd(cli.c), -EBADF);
+	tls_conn_free(srv.c);
+	tls_conn_free(cli.c);
+	assert_int_equal(write(cfd, "plain", 5), 5);
+	assert_int_equal(read(sfd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "plain", 5);
+	close(sfd);
+	close(cfd);
+	tls_ctx_free(sctx);
+	tls_ctx_free(cctx);
+	ev_loop_free(loop);
+}
+
 static void test_ctx_errors(void **state)
 {
 	struct tls_files files = {
@@ -649,6 +741,8 @@ int main(void)
 	    cmocka_unit_test(test_peer_closes),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_ctx_errors),
+	    cmocka_unit_test(test_expect_name),
+	    cmocka_unit_test(test_export_release),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
