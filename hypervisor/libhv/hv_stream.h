@@ -218,8 +218,9 @@ int hv_stream_save_mem_digest(const struct hv_mem *mem, uint8_t md[32]);
 /* HEADER with HV_STREAM_F_LIVE. */
 int hv_stream_save_header_live(struct hv_stream_out *out, uint64_t mem_size, uint32_t nvcpus,
 			       const char *cfg);
-/* Stages of one live PAGES record: room for HV_STREAM_LIVE_BATCH pages and
- * their entries, so a record leaves in one write without another copy. */
+/* Stage of one live PAGES record: its fixed part and entries, and room
+ * for the data of pages that are not in runs (copied, so that scattered
+ * pages leave in full TLS records). */
 #define HV_STREAM_LIVE_BATCH 128u
 struct hv_stream_live_stage {
 	uint8_t *buf;
@@ -228,12 +229,15 @@ int hv_stream_live_stage_init(struct hv_stream_live_stage *s);
 void hv_stream_live_stage_fini(struct hv_stream_live_stage *s);
 /* One PAGES record of pfns[0..n) (n <= HV_STREAM_LIVE_BATCH) of a running
  * or stopped guest. A page that reads all zero becomes a ZERO entry, or is
- * left out if skip_zero (round 1: the destination's RAM is fresh); any
- * other page is copied once into the stage, and its digest term is taken
- * from that copy, the bytes that are sent. The pages must have been
- * cleared in the dirty log before this reads them, so a guest write racing
- * with the copy is sent again in a later round. Adds the entries to *sent
- * (the record is not written if none remain). */
+ * left out if skip_zero (round 1: the destination's RAM is fresh). Any
+ * other page's digest term is taken in guest RAM and its data written
+ * from there (runs of consecutive pages; short runs are copied into the
+ * stage): the bytes sent may differ from the hashed ones if the guest
+ * writes the page meanwhile, which is why the pages must have been
+ * cleared in the dirty log before this reads them: such a page is sent
+ * again in a later round, and the last round runs with the vCPUs stopped
+ * (hv_stream_live_out.c). Adds the entries to *sent (the record is not
+ * written if none remain). */
 int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_stage *stage,
 			      const struct hv_mem *mem, struct hv_pgdig_tab *dig,
 			      const uint64_t *pfns, uint32_t n, int skip_zero, uint64_t *sent);
@@ -271,6 +275,8 @@ struct hv_stream_live_in {
 	unsigned ndevs;
 	struct hv_pgdig_tab dig; /* what RAM holds, page by page */
 	uint64_t normal, zero;	 /* PAGES entries stored, by type */
+	uint64_t offset;	 /* hv_stream_live_in_next: stream offset of the next record */
+	uint8_t *buf;		 /* hv_stream_live_in_next: a record other than PAGES data */
 };
 /* A loader into mem (size = st->hdr.mem_size) with the device table
  * devs[0..ndevs). 0, or -EINVAL/-ENOMEM with err set. */
@@ -287,5 +293,15 @@ void hv_stream_live_in_fini(struct hv_stream_live_in *l);
  * reason. */
 int hv_stream_live_in_record(struct hv_stream_live_in *l, uint32_t type, const void *p,
 			     uint32_t len, uint64_t off, char *err, size_t errlen);
+/* Reads the next record with read_fn (as hv_stream_in's read: 1 when all
+ * bytes came, 0 at EOF, -ENODATA short, -errno) from l->offset on (set it
+ * to the offset after HEADER) and applies it as hv_stream_live_in_record
+ * does, except that a PAGES record's header and pfn list are read into a
+ * small buffer and checked in full, and only then each run of consecutive
+ * normal pages is read straight into its place in guest RAM: no copy of
+ * page data besides the reader's own. Same returns as
+ * hv_stream_live_in_record; a read error names the record and offset. */
+int hv_stream_live_in_next(struct hv_stream_live_in *l, int (*read_fn)(void *, void *, size_t),
+			   void *ctx, char *err, size_t errlen);
 
 #endif

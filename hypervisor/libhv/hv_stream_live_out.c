@@ -1,15 +1,26 @@
 /*
  * The sending side of a live stream (docs/stream.md, "The live stream"):
- * HEADER with HV_STREAM_F_LIVE, PAGES records built in a stage and written
- * in one piece, END with the page digest.
+ * HEADER with HV_STREAM_F_LIVE, PAGES records written from guest RAM, END
+ * with the page digest.
  *
- * A PAGES record is staged as [hdr][pages hdr][entries][data]: the data
- * area starts after room for HV_STREAM_LIVE_BATCH entries, and the fixed
- * part is placed right before the entries actually used, so the record is
- * contiguous whatever number of pages turned out zero. Each page is read
- * from guest RAM once (the zero check) and copied once (into the stage);
- * its digest term comes from the copy, so the digest covers exactly the
- * bytes on the wire even while the guest writes the page.
+ * A PAGES record goes out as [hdr][pages hdr][entries][data], the fixed
+ * part placed right before the entries actually used in the stage, so it
+ * and any staged data are contiguous whatever number of pages turned out
+ * zero. Page data is not copied (runs of consecutive pages): each page is
+ * zero-checked and hashed where it is in guest RAM, and SSL_write reads it
+ * from there too (OpenSSL encrypts from its input into its own record
+ * buffer).
+ *
+ * Why sending from RAM the guest may be writing is correct: the digest
+ * term is taken a moment before the bytes are encrypted, so a guest write
+ * in between makes the source's term differ from the bytes sent (and from
+ * the destination's term). But the page's dirty bit was cleared before
+ * this reads it, so such a write marks it dirty again and a later round
+ * sends it anew, replacing its term on both sides; and the last round
+ * (stop-and-copy) runs with the vCPUs stopped, so there the term and the
+ * bytes are the same. At END every page's last copy was one no write
+ * raced with, and the sums agree. The same holds for a page found zero
+ * (left out or sent as ZERO) that the guest writes right after.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +32,9 @@
 
 #define HV_LIVE_FIXED (sizeof(struct hv_rec_hdr) + sizeof(struct hv_rec_pages))
 #define HV_LIVE_DATA_OFF (HV_LIVE_FIXED + HV_STREAM_LIVE_BATCH * 8)
+/* Consecutive pages from this many on (one full 16 KiB TLS record) are
+ * written straight from guest RAM. */
+#define HV_LIVE_DIRECT_RUN 4u
 
 int hv_stream_live_stage_init(struct hv_stream_live_stage *s)
 {
@@ -59,29 +73,38 @@ int hv_stream_save_header_live(struct hv_stream_out *out, uint64_t mem_size, uin
 	return hv_stream_out_put(out, cfg, n);
 }
 
+/* Normal pages (nz[i] set) pfns[i..j) that follow each other in RAM. */
+static uint32_t hv_live_out_run(const uint64_t *pfns, const uint8_t *nz, uint32_t n, uint32_t i)
+{
+	uint32_t j = i + 1;
+
+	while (j < n && nz[j] && pfns[j] == pfns[j - 1] + 1)
+		j++;
+	return j;
+}
+
 int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_stage *stage,
 			      const struct hv_mem *mem, struct hv_pgdig_tab *dig,
 			      const uint64_t *pfns, uint32_t n, int skip_zero, uint64_t *sent)
 {
 	uint64_t entries[HV_STREAM_LIVE_BATCH];
-	uint8_t *data = stage->buf + HV_LIVE_DATA_OFF;
+	uint8_t nz[HV_STREAM_LIVE_BATCH];
 	uint32_t m = 0, normal = 0;
+	int rc;
 
 	if (n > HV_STREAM_LIVE_BATCH)
 		return -EINVAL;
+	/* Zero check and digest term in guest RAM, no copy (see the top). */
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *pg = hv_mem_ptr(mem, pfns[i] << HV_PAGE_SHIFT, HV_PAGE_SIZE);
-		uint8_t *copy = data + (size_t)normal * HV_PAGE_SIZE;
 
 		if (!pg || pfns[i] >= dig->npages)
 			return -EINVAL;
-		if (!hv_pgdig_page_is_zero(pg)) {
-			memcpy(copy, pg, HV_PAGE_SIZE);
-			if (hv_pgdig_set(dig, pfns[i], copy)) {
-				entries[m++] = HV_PAGE_ENTRY(pfns[i], HV_PAGE_NORMAL);
-				normal++;
-				continue;
-			}
+		nz[i] = !hv_pgdig_page_is_zero(pg) && hv_pgdig_set(dig, pfns[i], pg);
+		if (nz[i]) {
+			entries[m++] = HV_PAGE_ENTRY(pfns[i], HV_PAGE_NORMAL);
+			normal++;
+			continue;
 		}
 		hv_pgdig_set(dig, pfns[i], NULL);
 		if (!skip_zero)
@@ -90,6 +113,7 @@ int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_s
 	if (m == 0)
 		return 0;
 	uint8_t *rec = stage->buf + (HV_STREAM_LIVE_BATCH - m) * 8;
+	uint8_t *data = stage->buf + HV_LIVE_DATA_OFF, *fill = data;
 	struct hv_rec_hdr h = {HV_REC_PAGES, (uint32_t)(sizeof(struct hv_rec_pages) + m * 8 +
 							(size_t)normal * HV_PAGE_SIZE)};
 	struct hv_rec_pages rp = {m, 0};
@@ -97,7 +121,30 @@ int hv_stream_save_live_pages(struct hv_stream_out *out, struct hv_stream_live_s
 	memcpy(rec + sizeof(h), &rp, sizeof(rp));
 	memcpy(rec + HV_LIVE_FIXED, entries, (size_t)m * 8);
 	*sent += m;
-	return hv_stream_out_put_direct(out, rec, sizeof(h) + h.len);
+	/* The data in entry order: a run of HV_LIVE_DIRECT_RUN pages or more
+	 * is written from guest RAM, what is staged before it going first;
+	 * shorter runs are copied behind the list, so that scattered pages
+	 * still leave in full TLS records, not a record and a send each. */
+	for (uint32_t i = 0; i < n;) {
+		if (!nz[i]) {
+			i++;
+			continue;
+		}
+		uint32_t j = hv_live_out_run(pfns, nz, n, i);
+		const uint8_t *pg = mem->base + (pfns[i] << HV_PAGE_SHIFT);
+		size_t len = (size_t)(j - i) * HV_PAGE_SIZE;
+		if (j - i < HV_LIVE_DIRECT_RUN) {
+			memcpy(fill, pg, len);
+			fill += len;
+		} else {
+			if ((rc = hv_stream_out_put_direct(out, rec, (size_t)(fill - rec))) < 0 ||
+			    (rc = hv_stream_out_put_direct(out, pg, len)) < 0)
+				return rc;
+			rec = fill = data;
+		}
+		i = j;
+	}
+	return fill > rec ? hv_stream_out_put_direct(out, rec, (size_t)(fill - rec)) : 0;
 }
 
 int hv_stream_save_end_live(struct hv_stream_out *out, const struct hv_pgdig_tab *dig,

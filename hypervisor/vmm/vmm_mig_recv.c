@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "hv_stream.h"
@@ -40,6 +41,7 @@ struct vmm_incoming {
 	struct hv_stream_dev devs[VMM_DEV_MAX];
 	int in_ok, live_ok, done;
 	uint64_t t0, cpu0; /* cpu0: the I/O thread's CPU time at the first step */
+	long flt0;	   /* and its page faults then: pages that beat the population */
 	struct vmm_mig_result res;
 	char err[768];
 };
@@ -58,6 +60,14 @@ static uint64_t vmm_in_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Page faults of the calling thread (minor: first touches of RAM). */
+static long vmm_in_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : 0;
 }
 
 static int vmm_in_key(int key_fd, uint8_t key[VMM_CTL_MIG_KEY_LEN], char *err, size_t errlen)
@@ -148,6 +158,10 @@ static int vmm_in_open(struct vmm_incoming *c, int fd, const uint8_t *key, char 
 	if (rc < 0)
 		return rc;
 	c->live_ok = 1;
+	/* The records after HEADER are read by the live loader itself. */
+	c->live.offset = c->in.offset;
+	hv_stream_in_fini(&c->in);
+	c->in_ok = 0;
 	return 0;
 }
 
@@ -210,7 +224,7 @@ static void vmm_in_report(struct vmm_incoming *c, uint32_t phase)
 	struct vmm_ctl_mig_progress p = {
 	    .phase = phase,
 	    .mem_bytes = c->vmm->vm->mem.size,
-	    .bytes_sent = c->in.offset,
+	    .bytes_sent = c->live.offset,
 	    .round_done = c->st.pages,
 	    .round_pages = c->st.pages,
 	};
@@ -281,13 +295,15 @@ static int vmm_in_step(struct vmm_io_job *job)
 	char why[HV_STREAM_ERR_MAX + 64];
 	int rc = 0;
 
-	if (!c->cpu0)
+	if (!c->cpu0) {
 		c->cpu0 = vmm_in_cpu_ns();
+		c->flt0 = vmm_in_faults();
+	}
 	vmm_in_report(c, VMM_CTL_MIG_PRECOPY);
 	while (rc == 0 && vmm_in_now_ns() < deadline) {
-		if ((rc = hv_stream_in_next(&c->in, why, sizeof(why))) == 0)
-			rc = hv_stream_live_in_record(&c->live, c->in.type, c->in.buf, c->in.len,
-						      c->in.rec_offset, why, sizeof(why));
+		/* page data goes from OpenSSL's record buffer into guest RAM */
+		rc = hv_stream_live_in_next(&c->live, vmm_mig_conn_read_cb, &c->conn, why,
+					    sizeof(why));
 		if (rc < 0)
 			vmm_in_failf(c, rc, "%s", why);
 	}
@@ -308,14 +324,15 @@ static void vmm_in_done(struct vmm_io_job *job)
 
 	r->outcome = r->err == 0 ? VMM_CTL_MIG_OK : VMM_CTL_MIG_FAILED;
 	r->total_ms = (vmm_in_now_ns() - c->t0) / 1000000;
-	r->bytes = c->in.offset;
+	r->bytes = c->live.offset;
 	if (r->err == 0)
 		snprintf(c->res.msg, sizeof(c->res.msg),
 			 "domain %s: incoming migration done, %llu pages (%llu zero), %llu bytes, "
-			 "I/O thread CPU %llu ms",
+			 "I/O thread CPU %llu ms, %ld page faults",
 			 vmm->cfg.name, (unsigned long long)c->st.pages,
 			 (unsigned long long)c->live.zero, (unsigned long long)r->bytes,
-			 (unsigned long long)(vmm_in_cpu_ns() - c->cpu0) / 1000000);
+			 (unsigned long long)(vmm_in_cpu_ns() - c->cpu0) / 1000000,
+			 vmm_in_faults() - c->flt0);
 	else
 		snprintf(c->res.msg, sizeof(c->res.msg), "domain %s: incoming migration failed: %s",
 			 vmm->cfg.name, c->err);

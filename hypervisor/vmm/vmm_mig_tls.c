@@ -31,6 +31,8 @@
  * received but not read yet is what it must catch up on after END. */
 #define VMM_MIG_SNDBUF (1024 * 1024)
 #define VMM_MIG_RCVBUF (256 * 1024)
+/* The destination's TLS read buffer (read-ahead): several records. */
+#define VMM_MIG_READ_BUF (128 * 1024)
 
 static SSL_CTX *vmm_mig_ctx[2]; /* client, server */
 static int vmm_mig_ex_idx = -1; /* SSL ex_data: the key of this connection */
@@ -93,10 +95,15 @@ static SSL_CTX *vmm_mig_ctx_new(int server)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (server)
+	if (server) {
+		/* Read ahead into a large buffer: one read() takes several
+		 * 16 KiB records, not a header and a body per record. */
+		SSL_CTX_set_read_ahead(ctx, 1);
+		SSL_CTX_set_default_read_buffer_len(ctx, VMM_MIG_READ_BUF);
 		SSL_CTX_set_psk_find_session_callback(ctx, vmm_mig_psk_find);
-	else
+	} else {
 		SSL_CTX_set_psk_use_session_callback(ctx, vmm_mig_psk_use);
+	}
 	return ctx;
 }
 

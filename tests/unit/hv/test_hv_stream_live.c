@@ -102,6 +102,8 @@ static int make_stream(void **state)
 	assert_int_equal(hv_mem_init(&src, RAM, HV_MEM_NOHUGE), 0);
 	for (int i = 0; i < 300; i++)
 		memset(src.base + (uint64_t)i * 3 * 4096 + i, i % 250 + 1, 100);
+	for (int i = 0; i < 10; i++) /* a run: written straight from RAM */
+		memset(src.base + (uint64_t)(900 + i) * 4096 + 8 * i, i + 1, 4000);
 	memset(&vs, 0, sizeof(vs));
 	vs.version = HV_VCPU_STATE_VERSION;
 	assert_int_equal(hv_pgdig_init(&dig, NPAGES), 0);
@@ -118,14 +120,18 @@ static int make_stream(void **state)
 			n = 0;
 		}
 	}
-	assert_int_equal(pages_sent, 300);
+	assert_int_equal(pages_sent, 310);
 	memset(src.base + 3 * 4096, 0, 4096);	  /* page 3 becomes zero */
 	memset(src.base + 6 * 4096 + 7, 0x5a, 9); /* page 6 changes */
 	memset(src.base + 1001 * 4096, 0x77, 64); /* page 1001 appears */
-	uint64_t again[] = {3, 6, 1001, 9, 2};	  /* 9: unchanged; 2: zero, still zero */
+	memset(src.base + 903 * 4096, 0x42, 4096); /* inside the run */
+	uint64_t again[] = {3, 6, 1001, 9, 2};	   /* 9: unchanged; 2: zero, still zero */
 	assert_int_equal(
 	    hv_stream_save_live_pages(&out, &stage, &src, &dig, again, 5, 0, &pages_sent), 0);
-	assert_int_equal(pages_sent, 305);
+	uint64_t run[] = {901, 902, 903, 904, 905}; /* a run again, after the scattered */
+	assert_int_equal(
+	    hv_stream_save_live_pages(&out, &stage, &src, &dig, run, 5, 0, &pages_sent), 0);
+	assert_int_equal(pages_sent, 320);
 	assert_int_equal(hv_stream_save_vcpu(&out, 0, &vs), 0);
 	assert_int_equal(hv_stream_save_device(&out, HV_CLOCK_DEV_KIND, &clk, sizeof(clk)), 0);
 	end_off = out.offset;
@@ -151,7 +157,11 @@ static int free_stream(void **state)
 	return 0;
 }
 
-/* Loads buf record by record into a fresh RAM; rc of the last record. */
+/* 1: load() reads with hv_stream_live_in_next, else record by record. */
+static int direct;
+
+/* Loads buf record by record into a fresh RAM; rc of the last record.
+ * check_ram 1: RAM equals the source after END; 2: RAM is still all zero. */
 static int load(const uint8_t *buf, size_t len, char *err, size_t errlen, int check_ram)
 {
 	static struct hv_stream_state st;
@@ -166,7 +176,12 @@ static int load(const uint8_t *buf, size_t len, char *err, size_t errlen, int ch
 	hv_stream_in_nohash(&in);
 	assert_int_equal(hv_stream_load_header(&in, &st, err, errlen), 0);
 	assert_int_equal(hv_stream_live_in_init(&l, &dst, &st, devs, 1, err, errlen), 0);
+	l.offset = in.offset;
 	do {
+		if (direct) { /* as the destination vmm: page data straight into RAM */
+			rc = hv_stream_live_in_next(&l, mem_read, &m, err, errlen);
+			continue;
+		}
 		rc = hv_stream_in_next(&in, err, errlen);
 		if (rc == 0)
 			rc = hv_stream_live_in_record(&l, in.type, in.buf, in.len, in.rec_offset,
@@ -174,6 +189,9 @@ static int load(const uint8_t *buf, size_t len, char *err, size_t errlen, int ch
 	} while (rc == 0);
 	if (rc == 1 && check_ram)
 		assert_memory_equal(dst.base, src.base, RAM);
+	if (check_ram == 2) /* nothing of a refused record reached RAM */
+		for (uint64_t pfn = 0; pfn < NPAGES; pfn++)
+			assert_true(hv_pgdig_page_is_zero(dst.base + pfn * 4096));
 	hv_stream_live_in_fini(&l);
 	hv_stream_in_fini(&in);
 	hv_mem_fini(&dst);
@@ -185,17 +203,31 @@ static void test_round_trip(void **state)
 	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(load(stream.b, stream.len, err, sizeof(err), 1), 1);
-	assert_int_equal(clkdev.loaded.mono_ns, 123456789);
+	for (direct = 0; direct < 2; direct++) {
+		clkdev.loaded.mono_ns = 0;
+		assert_int_equal(load(stream.b, stream.len, err, sizeof(err), 1), 1);
+		assert_int_equal(clkdev.loaded.mono_ns, 123456789);
+	}
+	direct = 0;
+}
+
+/* Both readers refuse buf with the same message. */
+static void expect_ram(const uint8_t *buf, size_t len, int want_rc, const char *want, int check)
+{
+	for (direct = 0; direct < 2; direct++) {
+		char err[512] = "";
+		int rc = load(buf, len, err, sizeof(err), check);
+
+		if (rc != want_rc || strncmp(err, want, strlen(want)) != 0)
+			fail_msg("direct %d: rc %d, got \"%s\", want \"%s\"", direct, rc, err,
+				 want);
+	}
+	direct = 0;
 }
 
 static void expect(const uint8_t *buf, size_t len, int want_rc, const char *want)
 {
-	char err[512] = "";
-	int rc = load(buf, len, err, sizeof(err), 0);
-
-	if (rc != want_rc || strncmp(err, want, strlen(want)) != 0)
-		fail_msg("rc %d, got \"%s\", want \"%s\"", rc, err, want);
+	expect_ram(buf, len, want_rc, want, 0);
 }
 
 static void test_refusals(void **state)
@@ -218,7 +250,7 @@ static void test_refusals(void **state)
 	memcpy(c, stream.b, stream.len);
 	uint64_t wrong = pages_sent + 1;
 	memcpy(c + end_off + 8 + 64, &wrong, 8);
-	snprintf(want, sizeof(want), "record END at offset %llu: 306 pages announced, 305 received",
+	snprintf(want, sizeof(want), "record END at offset %llu: 321 pages announced, 320 received",
 		 (unsigned long long)end_off);
 	expect(c, stream.len, -EBADMSG, want);
 
@@ -228,6 +260,33 @@ static void test_refusals(void **state)
 	snprintf(want, sizeof(want), "record END at offset %llu: not the END of a live stream",
 		 (unsigned long long)end_off);
 	expect(c, stream.len, -EBADMSG, want);
+
+	/* a pfn outside RAM in the first record's list: refused before any of
+	 * its pages is written (the direct reader writes RAM from the list) */
+	memcpy(c, stream.b, stream.len);
+	uint64_t e = HV_PAGE_ENTRY(NPAGES, HV_PAGE_NORMAL);
+	memcpy(c + rec1 + 16 + (count - 1) * 8, &e, 8);
+	snprintf(want, sizeof(want),
+		 "record PAGES at offset %llu: entry %u: pfn 0x%llx outside RAM (%llu pages)",
+		 (unsigned long long)rec1, count - 1, (unsigned long long)NPAGES,
+		 (unsigned long long)NPAGES);
+	expect_ram(c, stream.len, -EBADMSG, want, 2);
+
+	/* a record length that does not match its list: nothing written */
+	memcpy(c, stream.b, stream.len);
+	uint32_t len1;
+	memcpy(&len1, c + rec1 + 4, 4);
+	len1 -= 4096;
+	memcpy(c + rec1 + 4, &len1, 4);
+	snprintf(want, sizeof(want), "record PAGES at offset %llu: length %u does not match",
+		 (unsigned long long)rec1, len1);
+	expect_ram(c, stream.len, -EBADMSG, want, 2);
+
+	/* the stream ends inside a page's data */
+	memcpy(c, stream.b, stream.len);
+	snprintf(want, sizeof(want), "record PAGES at offset %llu: truncated",
+		 (unsigned long long)rec1);
+	expect(c, rec1 + 16 + count * 8 + 2000, -EBADMSG, want);
 
 	/* a record type that does not exist, with a length it cannot have */
 	memcpy(c, stream.b, stream.len);
