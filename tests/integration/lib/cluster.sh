@@ -35,32 +35,36 @@ cluster_require() {
 }
 
 # cluster_up SECURITY [VNET...]: hosts 1-3 with vnetd and migrated, each
-# vnet (default 97) on all three at SECURITY (none, auth, conf; one key
-# from vn key-gen), host N's address 10.<vnet>.0.N on bridge vnet<ID>.
+# vnet (default 97; "-": none) on all three at SECURITY (none, auth, conf;
+# one key from vn key-gen), host N's address 10.<vnet>.0.N on bridge
+# vnet<ID>.
 cluster_up() {
-	local sec=$1 n id f vnets
+	local sec=$1 n id vnets
 	shift
 	vnets=("$@")
 	[ ${#vnets[@]} -gt 0 ] || vnets=(97)
 	mig_init
-	[ "$sec" = none ] || topo_key "$TOPO_DIR/vnet.key"
+	topo_key "$TOPO_DIR/vnet.key"
 	for n in 1 2 3; do
 		mig_host "$n" 1
 		topo_vnetd_start "$n"
 		mig_conf "$n" "(relocation-server yes)" "(relocation-hosts-allow '^h[123]\$')"
 		mig_start "$n"
 	done
-	for id in "${vnets[@]}"; do
-		f=$TOPO_DIR/vnet$id.sxp
-		if [ "$sec" = none ]; then
-			topo_vnet_file "$f" "$id" none
-		else
-			topo_vnet_file "$f" "$id" "$sec" "$TOPO_DIR/vnet.key"
-		fi
-		for n in 1 2 3; do
-			topo_vn "$n" vnet-create "$f" >/dev/null || topo_fail "h$n: vnet-create $id"
-			topo_vnet_addr "$n" "$id" "10.$id.0"
-		done
+	for id in "${vnets[@]}"; do [ "$id" = - ] || cluster_vnet "$sec" "$id"; done
+}
+
+# cluster_vnet SECURITY ID: vnet ID on hosts 1-3, host N at 10.ID.0.N.
+cluster_vnet() {
+	local sec=$1 id=$2 f=$TOPO_DIR/vnet$2.sxp n
+	if [ "$sec" = none ]; then
+		topo_vnet_file "$f" "$id" none
+	else
+		topo_vnet_file "$f" "$id" "$sec" "$TOPO_DIR/vnet.key"
+	fi
+	for n in 1 2 3; do
+		topo_vn "$n" vnet-create "$f" >/dev/null || topo_fail "h$n: vnet-create $id"
+		topo_vnet_addr "$n" "$id" "10.$id.0"
 	done
 }
 
