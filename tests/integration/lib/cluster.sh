@@ -72,14 +72,14 @@ cluster_vnet() {
 # domain on hHOST with one vif on bridge vnetVNET, IP/24, and waits until
 # its service says ready (bounded: 15 s).
 cluster_guest() {
-	local h=$1 name=$2 img=$3 id=$4 mac=$5 ipa=$6 mem=${7:-64} extra=${8:-} i
+	local h=$1 name=$2 img=$3 id=$4 mac=$5 ipa=$6 mem=${7:-64} more=${8:-} i
 	cat >"$TOPO_DIR/$name.cfg" <<EOT
 name = "$name"
 kernel = "$MIG_G/$img"
 memory = $mem
 vcpus = 1
 vif = [ 'mac=$mac, bridge=vnet$id' ]
-extra = "ip=$ipa/24 $extra"
+extra = "ip=$ipa/24 $more"
 EOT
 	mig_vm "$h" create "$TOPO_DIR/$name.cfg" >/dev/null || topo_fail "h$h: vm create $name"
 	for ((i = 0; i < 150; i++)); do
