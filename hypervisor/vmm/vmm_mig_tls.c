@@ -94,6 +94,8 @@ static SSL_CTX *vmm_mig_ctx_new(int server)
 	/* no tickets: a migration connection is never resumed */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* No SSL_MODE_RELEASE_BUFFERS: the record buffers stay for the whole
+	 * stream instead of being freed and allocated around every record. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (server) {
 		/* Read ahead into a large buffer: one read() takes several
