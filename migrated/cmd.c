@@ -141,8 +141,8 @@ static void cmd_create(struct mig_client *c, struct mig_dom *d, const struct mig
 		dom_remove(d, NULL);
 		return;
 	}
-	if ((rc = cmd_write_cfg(d, &cfg)) < 0 ||
-	    (args[1] = d->cfg_path, d->on_up = cmd_on_up, (rc = mig_vif_spawn(d, args, NULL, 0)) < 0)) {
+	if ((rc = cmd_write_cfg(d, &cfg)) < 0 || (args[1] = d->cfg_path, d->on_up = cmd_on_up,
+						  (rc = mig_vif_spawn(d, args, NULL, 0)) < 0)) {
 		ctl_server_error(c, MIG_CTL_CREATE, rc, "domain %s: start: %s", cfg.name,
 				 strerror(-rc));
 		dom_remove(d, NULL);

@@ -77,7 +77,8 @@ int mig_vif_open(struct mig_dom *d, const struct hv_domcfg *cfg, char *err, size
 	}
 	for (unsigned i = 0; i < cfg->nvifs && i < MIG_VIF_MAX; i++) {
 		snprintf(v->name[i], sizeof(v->name[i]), "tern%uv%u", d->domid, i);
-		if ((v->fd[i] = vif_tap(nl, v->name[i], cfg->vif[i].bridge, why, sizeof(why))) < 0) {
+		if ((v->fd[i] = vif_tap(nl, v->name[i], cfg->vif[i].bridge, why, sizeof(why))) <
+		    0) {
 			rc = v->fd[i];
 			snprintf(err, errlen, "domain %s: vif %u (%s): %s", cfg->name, i,
 				 cfg->vif[i].text, why);
