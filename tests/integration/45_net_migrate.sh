@@ -5,7 +5,8 @@
 # lost per migration, the session stays open and every line comes back,
 # and h3's neighbour entry for the guest's IP keeps the guest's MAC (its
 # IP and MAC unchanged). The vmm on the source is gone, the TAPs migrated
-# made are removed with their domain. Layout: lib/cluster.sh.
+# made are removed with their domain; a vif on a bridge the host lacks is
+# refused, naming it. Layout: lib/cluster.sh.
 set -eu
 # shellcheck source=lib/cluster.sh
 . "$(dirname "$0")/lib/cluster.sh"
@@ -13,6 +14,13 @@ set -eu
 cluster_require
 cluster_up conf
 MAC=00:16:3e:45:00:11
+# A vif on a bridge this host does not have is refused, naming it.
+printf 'name = "bad45"\nkernel = "%s"\nmemory = 64\nvif = [ %s ]\n' "$MIG_G/echo.elf" \
+	"'bridge=vnet99'" >"$TOPO_DIR/bad45.cfg"
+out=$(mig_vm 1 create "$TOPO_DIR/bad45.cfg" 2>&1) && topo_fail "a vif on a missing bridge was accepted"
+echo "$out" | grep -qE 'domain bad45: vif 0 \(mac=[0-9a-f:]+, bridge=vnet99\): bridge vnet99: no such bridge on this host$' ||
+	topo_fail "missing bridge: $out"
+[ "$(mig_count 1)" = 0 ] || topo_fail "bad45 left in the registry"
 cluster_guest 1 e45 echo.elf 97 "$MAC" 10.97.0.11
 topo_exec h1 ip -o link show master vnet97 | grep -q 'tern[0-9]*v0' ||
 	topo_fail "no TAP of e45 on h1's vnet97: $(topo_exec h1 ip -o link show master vnet97)"
