@@ -8,6 +8,8 @@
 # second blast from h2 reaches it there the same way. A third blast on
 # vnet 98 (h2's bridge vnet98) with an address in 10.97.0.0/24 reaches
 # nothing: the echo guest's count stays. Both vnets use security conf.
+# A guest on vnet 99, which only h1 joined, cannot move to h2: the OFFER
+# is refused naming the bridge, the guest runs on at h1, h2 keeps no TAP.
 # Layout: lib/cluster.sh.
 set -eu
 # shellcheck source=lib/cluster.sh
@@ -78,4 +80,15 @@ sleep 1.5
 c3=$(udp_count 3)
 echo "echo count $c3 (was $c2), the vnet 98 blast received $rx frames"
 [ "$c3" = "$c2" ] || topo_fail "a guest on vnet 98 reached the echo guest on vnet 97 ($c2 -> $c3)"
-echo "PASS: guest to guest across hosts before ($c1) and after the move ($((c2 - c1))), nothing across vnets"
+
+topo_log "a guest on vnet 99, which only h1 has, cannot move to h2"
+topo_vnet_file "$TOPO_DIR/vnet99.sxp" 99 conf "$TOPO_DIR/vnet.key"
+topo_vn 1 vnet-create "$TOPO_DIR/vnet99.sxp" >/dev/null || topo_fail "h1: vnet-create 99"
+cluster_guest 1 e99 echo.elf 99 00:16:3e:48:00:99 10.99.0.11
+out=$(mig_vm 1 migrate --live e99 h2 2>&1) && topo_fail "e99 moved to a host without its bridge: $out"
+echo "$out" | grep -q 'bridge vnet99: no such bridge on this host' || topo_fail "refusal: $out"
+[ "$(mig_state 1 e99)" = running ] || topo_fail "e99 not running on h1 after the refusal"
+[ -z "$(mig_state 2 e99)" ] || topo_fail "e99 listed on h2"
+topo_exec h2 ip -o link show | grep -q 'tern[0-9]*v0' && topo_fail "a TAP left on h2: $(topo_exec h2 ip -o link show)"
+echo "refused: $out"
+echo "PASS: guest to guest across hosts before ($c1) and after the move ($((c2 - c1))), nothing across vnets; a move to a host without the vif's bridge is refused"
