@@ -32,13 +32,13 @@
 /* The largest record hv_stream_live_in_next reads whole, rounded to 64:
  * a pfn list, a vCPU, a device, END (a PAGES record's data goes to RAM). */
 #define HV_LIVE_IN_MAX2(a, b) ((a) > (b) ? (a) : (b))
-#define HV_LIVE_IN_BUF                                                                     \
-	((HV_LIVE_IN_MAX2(                                                                 \
-	      HV_LIVE_IN_MAX2(sizeof(struct hv_rec_pages) + HV_STREAM_BATCH_MAX * 8,       \
-			      sizeof(struct hv_rec_vcpu) + sizeof(struct hv_vcpu_state)),  \
-	      HV_LIVE_IN_MAX2(sizeof(struct hv_rec_device) + HV_DEV_STATE_MAX,             \
-			      sizeof(struct hv_rec_end))) +                                \
-	  63) &                                                                            \
+#define HV_LIVE_IN_BUF                                                                             \
+	((HV_LIVE_IN_MAX2(                                                                         \
+	      HV_LIVE_IN_MAX2(sizeof(struct hv_rec_pages) + HV_STREAM_BATCH_MAX * 8,               \
+			      sizeof(struct hv_rec_vcpu) + sizeof(struct hv_vcpu_state)),          \
+	      HV_LIVE_IN_MAX2(sizeof(struct hv_rec_device) + HV_DEV_STATE_MAX,                     \
+			      sizeof(struct hv_rec_end))) +                                        \
+	  63) &                                                                                    \
 	 ~(size_t)63)
 
 int hv_stream_live_in_init(struct hv_stream_live_in *l, struct hv_mem *mem,
@@ -171,8 +171,7 @@ int hv_stream_live_in_record(struct hv_stream_live_in *l, uint32_t type, const v
 static int hv_live_read_fail(int rc, uint32_t type, uint64_t off, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "record %s at offset %llu: %s", hv_stream_dec_type_name(type),
-		 (unsigned long long)off,
-		 rc == 0 || rc == -ENODATA ? "truncated" : strerror(-rc));
+		 (unsigned long long)off, rc == 0 || rc == -ENODATA ? "truncated" : strerror(-rc));
 	return rc == 0 || rc == -ENODATA ? -EBADMSG : rc;
 }
 
@@ -206,7 +205,8 @@ static int hv_live_pages_direct(struct hv_stream_live_in *l, uint32_t len, uint6
 	    len >= sizeof(rp) + (size_t)rp.count * 8 &&
 	    (rc = read_fn(ctx, l->buf + sizeof(rp), (size_t)rp.count * 8)) != 1)
 		return hv_live_read_fail(rc, HV_REC_PAGES, off, err, errlen);
-	if ((rc = hv_stream_dec_pages(l->buf, len, off, hv_mem_npages(l->mem), &v, err, errlen)) < 0)
+	if ((rc = hv_stream_dec_pages(l->buf, len, off, hv_mem_npages(l->mem), &v, err, errlen)) <
+	    0)
 		return rc;
 	for (uint32_t i = 0; i < v.count;) {
 		uint64_t pfn = HV_PAGE_ENTRY_PFN(v.entries[i]);

@@ -121,9 +121,9 @@ static int make_stream(void **state)
 		}
 	}
 	assert_int_equal(pages_sent, 310);
-	memset(src.base + 3 * 4096, 0, 4096);	  /* page 3 becomes zero */
-	memset(src.base + 6 * 4096 + 7, 0x5a, 9); /* page 6 changes */
-	memset(src.base + 1001 * 4096, 0x77, 64); /* page 1001 appears */
+	memset(src.base + 3 * 4096, 0, 4096);	   /* page 3 becomes zero */
+	memset(src.base + 6 * 4096 + 7, 0x5a, 9);  /* page 6 changes */
+	memset(src.base + 1001 * 4096, 0x77, 64);  /* page 1001 appears */
 	memset(src.base + 903 * 4096, 0x42, 4096); /* inside the run */
 	uint64_t again[] = {3, 6, 1001, 9, 2};	   /* 9: unchanged; 2: zero, still zero */
 	assert_int_equal(
