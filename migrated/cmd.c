@@ -136,8 +136,13 @@ static void cmd_create(struct mig_client *c, struct mig_dom *d, const struct mig
 		ctl_server_error(c, MIG_CTL_CREATE, -ENOMEM, "domain %s: out of memory", cfg.name);
 		return;
 	}
-	if ((rc = cmd_write_cfg(d, &cfg)) < 0 ||
-	    (args[1] = d->cfg_path, d->on_up = cmd_on_up, (rc = dom_spawn(d, args, NULL, 0)) < 0)) {
+	if ((rc = mig_vif_open(d, &cfg, err, sizeof(err))) < 0) {
+		ctl_server_error(c, MIG_CTL_CREATE, rc, "%s", err);
+		dom_remove(d, NULL);
+		return;
+	}
+	if ((rc = cmd_write_cfg(d, &cfg)) < 0 || (args[1] = d->cfg_path, d->on_up = cmd_on_up,
+						  (rc = mig_vif_spawn(d, args, NULL, 0)) < 0)) {
 		ctl_server_error(c, MIG_CTL_CREATE, rc, "domain %s: start: %s", cfg.name,
 				 strerror(-rc));
 		dom_remove(d, NULL);
@@ -149,6 +154,7 @@ static void cmd_create(struct mig_client *c, struct mig_dom *d, const struct mig
 static void cmd_restore(struct mig_client *c, struct mig_dom *d, const struct mig_ctl_req *req)
 {
 	const char *args[] = {"--restore", req->path, NULL};
+	char err[512];
 	int rc;
 
 	(void)d;
@@ -157,7 +163,12 @@ static void cmd_restore(struct mig_client *c, struct mig_dom *d, const struct mi
 		return;
 	}
 	d->on_up = cmd_on_up;
-	if ((rc = dom_spawn(d, args, NULL, 0)) < 0) {
+	if ((rc = mig_vif_open_save(d, req->path, err, sizeof(err))) < 0) {
+		ctl_server_error(c, MIG_CTL_RESTORE, rc, "restore: %s", err);
+		dom_remove(d, NULL);
+		return;
+	}
+	if ((rc = mig_vif_spawn(d, args, NULL, 0)) < 0) {
 		ctl_server_error(c, MIG_CTL_RESTORE, rc, "restore %s: %s", req->path,
 				 strerror(-rc));
 		dom_remove(d, NULL);

@@ -288,6 +288,7 @@ void dom_remove(struct mig_dom *d, const char *why)
 		}
 	if (why)
 		log_info("domain %s: id %u: %s", d->name, d->domid, why);
+	mig_vif_remove(d);
 	if (d->pid > 0)
 		kill(d->pid, SIGKILL); /* reaped by dom_reap, not found: ignored */
 	ctl_server_forget_dom(m, d);

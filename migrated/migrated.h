@@ -15,6 +15,7 @@
 #include "ev.h"
 #include "mig_conf.h"
 #include "mig_ctl.h"
+#include "mig_vif.h"
 #include "res.h"
 #include "tls.h"
 
@@ -67,6 +68,7 @@ struct mig_dom {
 	struct vmm_req *status_req; /* the first STATUS, in flight */
 	struct mig_out *out;	    /* migrating away */
 	struct mig_in *in;	    /* arriving */
+	struct mig_vifs vifs;	    /* its TAPs (mig_vif.c) */
 };
 
 struct mig_client {

@@ -210,12 +210,19 @@ static void in_accept(struct mig_in *in)
 	const struct reloc_offer *o = &in->msg.u.offer;
 	struct reloc_accept a = {RELOC_MSG_VERSION, 0};
 	struct mig_dom *d;
+	char err[512];
 	int n;
 
 	if (!in_judge(in))
 		return;
 	if (!(d = dom_new(in->m, o->name, o->memory_mib, o->vcpus))) {
 		in_refuse(in, -ENOMEM, "out of memory");
+		return;
+	}
+	/* Its TAPs are on the bridges before its vmm exists. */
+	if ((n = mig_vif_open_text(d, o->cfg, err, sizeof(err))) < 0) {
+		dom_remove(d, NULL);
+		in_refuse(in, n, "%s", err);
 		return;
 	}
 	d->state = MIG_DOM_INCOMING;
@@ -258,7 +265,7 @@ static void in_spawn(struct mig_in *in)
 		fds[0] = sock;
 		fds[1] = kp[0];
 		d->on_up = reloc_in_vmm_up;
-		rc = dom_spawn(d, args, fds, 2);
+		rc = mig_vif_spawn(d, args, fds, 2);
 	}
 	explicit_bzero(in->key, sizeof(in->key));
 	if (sock >= 0)

@@ -286,7 +286,8 @@ static int vmm_setup(struct vmm *vmm, const struct vmm_opts *o, char *err, size_
 		snprintf(err, errlen, "console log %s: %s", o->console_log, strerror(-rc));
 		return rc;
 	}
-	return vmm_net_setup(vmm, &o->net, o->restore != NULL, err, errlen);
+	return vmm_net_setup(
+	    vmm, &o->net, o->incoming_fd >= 0 ? VMM_NET_INCOMING : o->restore != NULL, err, errlen);
 }
 
 int main(int argc, char **argv)

@@ -259,6 +259,8 @@ static int vmm_in_handover(struct vmm_incoming *c)
 	for (unsigned i = 0; i < vmm->vm->nvcpus; i++)
 		if ((rc = hv_vcpu_state_set(vmm->vm->vcpus[i], &c->st.vcpu[i])) < 0)
 			return vmm_in_failf(c, rc, "vcpu %u: load state: %s", i, strerror(-rc));
+	if ((rc = vmm_net_incoming_bind(vmm, msg, sizeof(msg))) < 0)
+		return vmm_in_failf(c, rc, "net: %s", msg);
 	if ((rc = vmm_mig_send_rec(&c->conn, VMM_MIG_REC_READY, 0, NULL)) < 0)
 		return vmm_in_failf(c, rc, "sending READY: %s", strerror(-rc));
 	t1 = vmm_in_now_ns();
@@ -271,6 +273,7 @@ static int vmm_in_handover(struct vmm_incoming *c)
 		return vmm_in_failf(c, -EPROTO, "handover record %u instead of COMMIT", type);
 	t2 = vmm_in_now_ns();
 	vmm_boot_resume_clock(vmm, vmm->clock_dev.loaded.mono_ns);
+	vmm_net_incoming_announce(vmm); /* the bridges learn the MACs' new port */
 	pthread_mutex_lock(&vmm->lock);
 	vmm->state = VMM_PAUSED;
 	pthread_mutex_unlock(&vmm->lock);

@@ -149,6 +149,7 @@ static int vmm_mig_connect(struct vmm_mig_job *m)
 	int64_t n = hv_dirty_log_sync(vmm->vm, m->bitmap);
 	if (n < 0)
 		return vmm_mig_fail(m, (int)n, "dirty log: %s", strerror((int)-n));
+	vmm_net_dirty_take(vmm, m->bitmap, m->words); /* forgotten: round 1 sends all */
 	vmm_mig_mark_all(m);
 	m->round = 1;
 	m->round_pages = hv_mem_npages(&vmm->vm->mem);
@@ -210,6 +211,9 @@ static int vmm_mig_next_round(struct vmm_mig_job *m)
 	vmm_mig_round_done(m, now);
 	if ((n = hv_dirty_log_sync(m->vmm->vm, m->bitmap)) < 0)
 		return vmm_mig_fail(m, (int)n, "dirty log: %s", strerror((int)-n));
+	/* Frames the net threads put into guest RAM: not in KVM's log. */
+	vmm_net_dirty_take(m->vmm, m->bitmap, m->words);
+	n = (int64_t)hv_dirty_log_count(m->bitmap, m->words);
 	m->dirty_rate = ns ? (uint64_t)n * HV_PAGE_SIZE * 1000000000ull / ns : 0;
 	uint64_t left_us =
 	    m->throughput ? (uint64_t)n * HV_PAGE_SIZE * 1000000ull / m->throughput : UINT64_MAX;

@@ -90,6 +90,8 @@ static int vmm_mig_copy(struct vmm_mig_job *m, uint64_t *t)
 			return vmm_mig_fail(m, (int)n, "dirty log: %s", strerror((int)-n));
 		for (size_t w = 0; w < m->words; w++)
 			m->bitmap[w] |= m->fresh[w];
+		/* The net threads are quiesced by the pause: their last writes. */
+		vmm_net_dirty_take(vmm, m->bitmap, m->words);
 	} else {
 		memset(m->bitmap, 0xff, m->words * 8); /* stop-and-copy only: all of RAM */
 		uint64_t np = hv_mem_npages(&vmm->vm->mem);

@@ -204,7 +204,8 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 		net->dev[i].tap_fd = net->dev[i].kick_fd = net->dev[i].wake_fd = -1;
 	pthread_mutex_init(&net->busy, NULL);
 	net->ndevs = vmm->cfg.nvifs;
-	net->restored = restored;
+	net->incoming = restored == VMM_NET_INCOMING;
+	net->restored = restored && !net->incoming;
 	if ((net->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "net: eventfd: %s", strerror(errno));
 		return -errno;
@@ -219,7 +220,7 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 			 o->ntaps, vmm->cfg.name, net->ndevs);
 		return -EINVAL;
 	}
-	if (restored)
+	if (net->restored)
 		net_restored_count(vmm);
 	if (net->have_saved && net->saved.ndevs != net->ndevs) {
 		snprintf(err, errlen, "saved stream has %u network devices, the config %u vifs",
@@ -232,6 +233,64 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 	if (!restored)
 		net_boot_info(vmm);
 	return 0;
+}
+
+static void net_announce(struct vmm_net_dev *d);
+static uint64_t net_now_ms(void);
+
+int vmm_net_incoming_bind(struct vmm *vmm, char *err, size_t errlen)
+{
+	struct vmm_net *net = &vmm->net;
+	const struct tern_boot_info *bi =
+	    hv_mem_ptr(&vmm->vm->mem, TERN_GPA_BOOT_INFO, sizeof(*bi));
+
+	if (!net->incoming || !net->ndevs)
+		return 0;
+	/* The threads run already: a device fewer would leave one unjoined. */
+	if (bi->ndevs != net->ndevs) {
+		snprintf(err, errlen, "the guest knows %u of its %u vifs", bi->ndevs, net->ndevs);
+		return -EINVAL;
+	}
+	if (net->have_saved && net->saved.ndevs != net->ndevs) {
+		snprintf(err, errlen, "stream has %u network devices, the config %u vifs",
+			 net->saved.ndevs, net->ndevs);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&net->busy);
+	for (unsigned i = 0; i < net->ndevs; i++) {
+		struct vmm_net_dev *d = &net->dev[i];
+		uint64_t gpa = TERN_GPA_NET + (uint64_t)i * TERN_NET_DEV_SPAN;
+		uint32_t tx_used = net->have_saved ? net->saved.dev[i].tx_used : 0;
+		uint32_t rx_used = net->have_saved ? net->saved.dev[i].rx_used : 0;
+
+		memcpy(d->mac, net->have_saved ? net->saved.dev[i].mac : bi->net[i].mac, 6);
+		/* Cannot fail: the same rings were bound at setup. */
+		vmm_net_ring_init(&d->tx, &vmm->vm->mem, gpa, tx_used);
+		vmm_net_ring_init(&d->rx, &vmm->vm->mem, gpa + TERN_NET_RING_SPAN, rx_used);
+		d->tx.r->used = tx_used;
+		d->rx.r->used = rx_used;
+	}
+	pthread_mutex_unlock(&net->busy);
+	return 0;
+}
+
+void vmm_net_incoming_announce(struct vmm *vmm)
+{
+	struct vmm_net *net = &vmm->net;
+
+	if (!net->incoming)
+		return;
+	net->incoming = 0;
+	for (unsigned i = 0; i < net->ndevs; i++) {
+		struct vmm_net_dev *d = &net->dev[i];
+		if (d->tap_fd < 0)
+			continue;
+		net_announce(d);
+		pthread_mutex_lock(&net->busy);
+		d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
+		d->announce_left = 3;
+		pthread_mutex_unlock(&net->busy);
+	}
 }
 
 /* The guest pages this thread wrote, for a migration's dirty set (KVM's

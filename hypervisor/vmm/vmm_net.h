@@ -61,6 +61,7 @@ struct vmm_net {
 	int have_saved;	      /* `saved` was loaded from a stream */
 	struct vmm_net_saved saved;
 	int restored;	 /* announce the MACs (RARP) before moving frames */
+	int incoming;	 /* VMM_NET_INCOMING: rings bound at the stream's END */
 	uint64_t *dirty; /* guest pages the net threads wrote, bit per 4 KiB */
 	uint64_t dirty_words;
 };
@@ -72,6 +73,17 @@ int vmm_net_opt(struct vmm_net_opts *o, const char *opt, const char *arg);
  * fresh boot, writes the devices into the boot info. Before seccomp. */
 int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, char *err,
 		  size_t errlen);
+/* vmm_net_setup's `restored` for a migration's destination: TAPs, eventfds
+ * and threads now (before seccomp), the device state when the stream's END
+ * arrived (vmm_net_incoming_bind), the announcements after COMMIT. */
+#define VMM_NET_INCOMING 2
+/* END verified: MACs and ring indices from the DEVICE kind 3 record (or the
+ * boot info). 0 or -errno with err set. The threads still wait: the domain
+ * is not running. */
+int vmm_net_incoming_bind(struct vmm *vmm, char *err, size_t errlen);
+/* After COMMIT, before the vCPUs run: RARP from each MAC now and 3 more
+ * times from the vif's thread (vmm_net_start's schedule). */
+void vmm_net_incoming_announce(struct vmm *vmm);
 /* Starts the backend threads (before seccomp). 0 or -errno. */
 int vmm_net_start(struct vmm *vmm);
 /* Stops the threads, logs the counters, closes the fds; safe twice and
