@@ -496,6 +496,26 @@ int sxp_get_log_level(const struct sxp_node *list, const char *key, enum log_lev
 	return 0;
 }
 
+int sxp_get_path_opt(const struct sxp_node *list, const char *key, char *out, size_t cap,
+		     struct sxp_error *err)
+{
+	const char *s = NULL;
+	int rc = sxp_get_str(list, key, &s, err);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (s[0] != '/')
+		return sxp_errorf(err, sxp_find(list, key), "%s: '%s' is not an absolute path", key,
+				  s);
+	if (strlen(s) >= cap)
+		return sxp_errorf(err, sxp_find(list, key), "%s: longer than %zu bytes", key,
+				  cap - 1);
+	strcpy(out, s);
+	return 0;
+}
+
 /* "-"? decimal without leading zeros, or 0x and hex digits. */
 static bool int_syntax(const char *s)
 {

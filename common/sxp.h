@@ -102,6 +102,11 @@ int sxp_get_str(const struct sxp_node *list, const char *key, const char **out,
  * (*out untouched), or -EINVAL with err naming the key and the value. */
 int sxp_get_log_level(const struct sxp_node *list, const char *key, enum log_level *out,
 		      struct sxp_error *err);
+/* Optional (key /absolute/path) into out (cap bytes with the NUL): 0 with
+ * out untouched if absent, 0 with out set, or -EINVAL with err naming the
+ * key when it is not absolute or does not fit. */
+int sxp_get_path_opt(const struct sxp_node *list, const char *key, char *out, size_t cap,
+		     struct sxp_error *err);
 /* Decimal integer (optionally 0x hex) within [min, max]. */
 int sxp_get_int(const struct sxp_node *list, const char *key, long long min, long long max,
 		long long *out, struct sxp_error *err);

@@ -40,26 +40,6 @@ void mig_conf_defaults(struct mig_conf *c)
 	c->log_level = LOG_LVL_INFO;
 }
 
-static int mig_conf_path(const struct sxp_node *doc, const char *key, char *out, size_t cap,
-			 struct sxp_error *err)
-{
-	const char *s;
-	int rc = sxp_get_str(doc, key, &s, err);
-
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (s[0] != '/')
-		return sxp_errorf(err, sxp_find(doc, key), "%s: '%s' is not an absolute path", key,
-				  s);
-	if (strlen(s) >= cap)
-		return sxp_errorf(err, sxp_find(doc, key), "%s: longer than %zu bytes", key,
-				  cap - 1);
-	strcpy(out, s);
-	return 0;
-}
-
 static int mig_conf_num(const struct sxp_node *doc, const char *key, long long min, long long max,
 			unsigned *out, struct sxp_error *err)
 {
@@ -129,7 +109,8 @@ int mig_conf_apply(struct mig_conf *c, const struct sxp_node *doc, struct sxp_er
 	if (rc == 0)
 		rc = mig_conf_reloc(doc, c, err);
 	for (size_t i = 0; rc == 0 && i < sizeof(paths) / sizeof(paths[0]); i++)
-		rc = mig_conf_path(doc, paths[i].key, (char *)c + paths[i].off, paths[i].cap, err);
+		rc = sxp_get_path_opt(doc, paths[i].key, (char *)c + paths[i].off, paths[i].cap,
+				      err);
 	if (rc == 0)
 		rc = mig_conf_num(doc, "max-migrations", 1, 64, &c->max_migrations, err);
 	if (rc == 0)

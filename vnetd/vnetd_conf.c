@@ -58,26 +58,6 @@ static int vnetd_conf_v4(const struct sxp_node *doc, const char *key, bool multi
 	return 0;
 }
 
-static int vnetd_conf_path(const struct sxp_node *doc, const char *key, char *out, size_t cap,
-			   struct sxp_error *err)
-{
-	const char *s;
-	int rc = sxp_get_str(doc, key, &s, err);
-
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	if (s[0] != '/')
-		return sxp_errorf(err, sxp_find(doc, key), "%s: '%s' is not an absolute path", key,
-				  s);
-	if (strlen(s) >= cap)
-		return sxp_errorf(err, sxp_find(doc, key), "%s: longer than %zu bytes", key,
-				  cap - 1);
-	strcpy(out, s);
-	return 0;
-}
-
 static int vnetd_conf_ifname(const struct sxp_node *doc, struct vnetd_conf *c,
 			     struct sxp_error *err)
 {
@@ -133,13 +113,13 @@ int vnetd_conf_apply(struct vnetd_conf *c, const struct sxp_node *doc, struct sx
 	if (rc == 0)
 		rc = vnetd_conf_numbers(doc, c, err);
 	if (rc == 0)
-		rc = vnetd_conf_path(doc, "control-socket", c->control_socket,
-				     sizeof(c->control_socket), err);
+		rc = sxp_get_path_opt(doc, "control-socket", c->control_socket,
+				      sizeof(c->control_socket), err);
 	if (rc == 0)
-		rc = vnetd_conf_path(doc, "runtime-dir", c->runtime_dir, sizeof(c->runtime_dir),
-				     err);
+		rc = sxp_get_path_opt(doc, "runtime-dir", c->runtime_dir, sizeof(c->runtime_dir),
+				      err);
 	if (rc == 0)
-		rc = vnetd_conf_path(doc, "state-dir", c->state_dir, sizeof(c->state_dir), err);
+		rc = sxp_get_path_opt(doc, "state-dir", c->state_dir, sizeof(c->state_dir), err);
 	if (rc == 0 && (rc = sxp_get_log_level(doc, "log-level", &c->log_level, err)) == -ENOENT)
 		rc = 0;
 	return rc;
