@@ -1,8 +1,10 @@
 /*
- * echo: answers ARP and ICMP echo (lwIP itself), and echoes UDP datagrams
- * and TCP streams on port 7. Prints its counters once a second of guest
- * time when they changed:
+ * echo: answers ARP and ICMP echo (lwIP itself), echoes UDP datagrams and
+ * TCP streams on port 7 and discards them on port 9 (RFC 863: a sink for
+ * one-way throughput, bench/guest-net). Prints its counters once a second
+ * of guest time when they changed:
  *   echo: icmp=<n> udp=<n> tcp_conns=<n> tcp_bytes=<n> rx=<n> tx=<n>
+ *         kicks=<n> discard_udp=<n> discard_bytes=<n>
  *   echo: drops link=<n> eth=<n> ip=<n> iplen=<n> ipchk=<n> tcp=<n> tcpchk=<n>
  *         udp=<n> udpchk=<n> bad=<n>
  * (lwIP's counters: eth = frames too short or of an unknown type, iplen =
@@ -19,12 +21,14 @@
 #include "rt_net.h"
 
 #define ECHO_PORT 7
+#define DISCARD_PORT 9
 
 struct echo_conn {
 	struct pbuf *pending; /* received, not yet written */
 };
 
 static uint64_t echo_udp, echo_conns, echo_bytes;
+static uint64_t discard_udp, discard_bytes; /* datagrams; UDP + TCP bytes */
 
 /* Connection records are never freed (bump allocator): a free list. */
 #define ECHO_FREE_MAX 512
@@ -47,6 +51,43 @@ static void echo_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
 	echo_udp++;
 	udp_sendto(pcb, p, addr, port);
 	pbuf_free(p);
+}
+
+static void discard_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			     const ip_addr_t *addr, u16_t port)
+{
+	(void)arg, (void)pcb, (void)addr, (void)port;
+	discard_udp++;
+	discard_bytes += p->tot_len;
+	pbuf_free(p);
+}
+
+/* Acknowledges at once: the window stays open and the sender sets the pace. */
+static err_t discard_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)arg;
+	if (!p || err != ERR_OK) {
+		if (p)
+			pbuf_free(p);
+		tcp_recv(pcb, NULL);
+		if (tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+		return ERR_OK;
+	}
+	discard_bytes += p->tot_len;
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t discard_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg;
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	echo_conns++;
+	tcp_recv(pcb, discard_recv);
+	return ERR_OK;
 }
 
 static void echo_close(struct tcp_pcb *pcb, struct echo_conn *c)
@@ -138,32 +179,44 @@ static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-static int echo_listen(void)
+/* UDP and TCP on `port`, with the given callbacks. */
+static int echo_serve(u16_t port, udp_recv_fn on_udp, tcp_accept_fn on_accept)
 {
 	struct udp_pcb *u = udp_new();
 	struct tcp_pcb *t = tcp_new(), *l;
 
-	if (!u || !t || udp_bind(u, IP_ADDR_ANY, ECHO_PORT) != ERR_OK ||
-	    tcp_bind(t, IP_ADDR_ANY, ECHO_PORT) != ERR_OK || !(l = tcp_listen(t)))
+	if (!u || !t || udp_bind(u, IP_ADDR_ANY, port) != ERR_OK ||
+	    tcp_bind(t, IP_ADDR_ANY, port) != ERR_OK || !(l = tcp_listen(t)))
 		return -1;
-	udp_recv(u, echo_udp_recv, NULL);
-	tcp_accept(l, echo_accept);
+	udp_recv(u, on_udp, NULL);
+	tcp_accept(l, on_accept);
 	return 0;
+}
+
+static int echo_listen(void)
+{
+	return echo_serve(ECHO_PORT, echo_udp_recv, echo_accept) < 0 ||
+			       echo_serve(DISCARD_PORT, discard_udp_recv, discard_accept) < 0
+		   ? -1
+		   : 0;
 }
 
 static uint64_t echo_report(uint64_t last)
 {
 	const struct rt_net_stats *ns = rt_net_stats();
 	uint64_t sum = lwip_stats.icmp.recv + echo_udp + echo_conns + echo_bytes + ns->rx_frames +
-		       lwip_stats.link.drop + lwip_stats.ip.drop + lwip_stats.tcp.drop;
+		       lwip_stats.link.drop + lwip_stats.ip.drop + lwip_stats.tcp.drop +
+		       discard_bytes;
 
 	if (sum == last)
 		return sum;
-	rt_printf("echo: icmp=%u udp=%lu tcp_conns=%lu tcp_bytes=%lu rx=%lu tx=%lu kicks=%lu\n",
+	rt_printf("echo: icmp=%u udp=%lu tcp_conns=%lu tcp_bytes=%lu rx=%lu tx=%lu kicks=%lu "
+		  "discard_udp=%lu discard_bytes=%lu\n",
 		  (unsigned)lwip_stats.icmp.recv, (unsigned long)echo_udp,
 		  (unsigned long)echo_conns, (unsigned long)echo_bytes,
 		  (unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
-		  (unsigned long)ns->kicks);
+		  (unsigned long)ns->kicks, (unsigned long)discard_udp,
+		  (unsigned long)discard_bytes);
 	rt_printf("echo: drops link=%u eth=%u ip=%u iplen=%u ipchk=%u tcp=%u tcpchk=%u udp=%u "
 		  "udpchk=%u bad=%lu\n",
 		  (unsigned)lwip_stats.link.drop, (unsigned)lwip_stats.etharp.proterr,
@@ -181,7 +234,7 @@ int app_main(void)
 	if (rt_net_start() < 0)
 		return 1;
 	if (echo_listen() < 0) {
-		rt_printf("echo: cannot listen on port %d\n", ECHO_PORT);
+		rt_printf("echo: cannot listen on ports %d and %d\n", ECHO_PORT, DISCARD_PORT);
 		return 1;
 	}
 	rt_printf("echo: ready udp/%d tcp/%d\n", ECHO_PORT, ECHO_PORT);

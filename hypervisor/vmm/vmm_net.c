@@ -37,6 +37,9 @@
  * more times, 100, 300 and 600 ms later (as QEMU does): a bridge port that
  * just got its carrier back may drop the first. */
 #define NET_ANNOUNCE_STEP_MS 100u
+/* A moved guest that has heard nothing addressed to it this long stops
+ * waiting for its first frame (the figure stays unknown). */
+#define NET_FIRST_FRAME_WAIT_NS (60ull * 1000000000ull)
 
 static uint8_t net_scratch[TERN_NET_MAX][NET_SCRATCH];
 
@@ -237,6 +240,7 @@ int vmm_net_setup(struct vmm *vmm, const struct vmm_net_opts *o, int restored, c
 
 static void net_announce(struct vmm_net_dev *d);
 static uint64_t net_now_ms(void);
+static uint64_t net_now_ns(void);
 
 int vmm_net_incoming_bind(struct vmm *vmm, char *err, size_t errlen)
 {
@@ -289,6 +293,7 @@ void vmm_net_incoming_announce(struct vmm *vmm)
 		pthread_mutex_lock(&net->busy);
 		d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
 		d->announce_left = 3;
+		d->resumed_ns = net_now_ns(); /* the vCPUs run right after */
 		pthread_mutex_unlock(&net->busy);
 	}
 }
@@ -320,12 +325,37 @@ void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords)
 
 static void net_announce(struct vmm_net_dev *d);
 
-static uint64_t net_now_ms(void)
+static uint64_t net_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t net_now_ms(void)
+{
+	return net_now_ns() / 1000000u;
+}
+
+/* The first frame for the vif's own MAC since the guest resumed on this
+ * host: the moment the network (bridge, vnetd, the peers' VARP tables)
+ * follows a moved guest, which ping gaps alone cannot tell apart from the
+ * vmm's downtime. Broadcasts do not count: they reach every host. */
+static void net_first_frame(struct vmm_net_dev *d, const uint8_t *frame)
+{
+	uint64_t ns;
+
+	if (!d->resumed_ns || memcmp(frame, d->mac, 6) != 0)
+		return;
+	ns = net_now_ns() - d->resumed_ns;
+	d->resumed_ns = 0;
+	if (ns > NET_FIRST_FRAME_WAIT_NS)
+		return;
+	d->c.first_frame_us = ns / 1000u;
+	log_info("domain %s: vif %u: first frame for the guest %llu.%03llu ms after it resumed",
+		 d->vmm->cfg.name, d->idx, (unsigned long long)(ns / 1000000u),
+		 (unsigned long long)(ns / 1000u % 1000u));
 }
 
 /* The TAP failed (deleted under us, or an I/O error): stop polling and
@@ -415,6 +445,7 @@ static unsigned net_rx(struct vmm_net_dev *d)
 			continue;
 		}
 		vmm_net_ring_set_len(&d->rx, i, (uint32_t)r);
+		net_first_frame(d, p);
 		net_dirty(&d->vmm->net, (uint64_t)((uint8_t *)p - d->vmm->vm->mem.base),
 			  (uint64_t)r);
 		d->c.rx_frames++;
@@ -491,9 +522,10 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 		log_warn("vif %u: poll: %s", d->idx, strerror(errno));
 	if (p[2].fd >= 0 && (p[2].revents & (POLLERR | POLLHUP | POLLNVAL)))
 		net_tap_lost(d, "poll error");
-	if (read(d->kick_fd, &v, sizeof(v)) == sizeof(v))
-		d->c.kicks += v;
+	int kicked = read(d->kick_fd, &v, sizeof(v)) == sizeof(v);
 	pthread_mutex_lock(&net->busy);
+	if (kicked)
+		d->c.kicks += v;
 	if (run && net_running(d->vmm) && !d->tx.err && !d->rx.err) {
 		vmm_net_ring_notify(&d->tx, 0);
 		vmm_net_ring_notify(&d->rx, 0);
@@ -554,10 +586,12 @@ int vmm_net_start(struct vmm *vmm)
 
 	for (unsigned i = 0; i < net->ndevs; i++) {
 		struct vmm_net_dev *d = &net->dev[i];
+		d->c.first_frame_us = UINT64_MAX;
 		if (net->restored && d->tap_fd >= 0) {
 			net_announce(d);
 			d->announce_left = 3;
 			d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
+			d->resumed_ns = net_now_ns(); /* the vCPUs start after the threads */
 		}
 		int rc = pthread_create(&d->thread, NULL, net_thread, d);
 		if (rc)
@@ -641,6 +675,18 @@ uint64_t vmm_net_yield_ready(struct vmm *vmm, struct pollfd *pfd, int n)
 		}
 	}
 	return ready;
+}
+
+int vmm_net_counters_get(struct vmm *vmm, unsigned i, struct vmm_net_counters *out)
+{
+	struct vmm_net *net = &vmm->net;
+
+	if (i >= net->ndevs || net->stop_fd < 0)
+		return -ENODEV;
+	pthread_mutex_lock(&net->busy);
+	*out = net->dev[i].c;
+	pthread_mutex_unlock(&net->busy);
+	return 0;
 }
 
 void vmm_net_quiesce(struct vmm *vmm)

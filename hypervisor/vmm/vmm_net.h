@@ -32,6 +32,11 @@ struct vmm_net_counters {
 	uint64_t rx_runt, rx_oversize, rx_err; /* from the TAP: dropped */
 	uint64_t tx_err;		       /* TAP write failed: dropped */
 	uint64_t kicks, wakes;
+	/* After a restore or an incoming migration: how long after the vCPUs
+	 * resumed the first frame addressed to the vif's MAC reached the
+	 * guest's ring, in µs (the network found the new host); UINT64_MAX
+	 * until then, or when the domain never moved. */
+	uint64_t first_frame_us;
 };
 
 struct vmm_net_dev {
@@ -47,6 +52,7 @@ struct vmm_net_dev {
 	int tap_lost;		/* vmm_net.c net_tap_lost(): no more TAP I/O */
 	unsigned announce_left; /* RARP repeats still to send */
 	uint64_t announce_next; /* CLOCK_MONOTONIC ms of the next one */
+	uint64_t resumed_ns;	/* CLOCK_MONOTONIC ns of the resume; 0 = no frame awaited */
 	pthread_t thread;
 	int started;
 };
@@ -105,6 +111,9 @@ void vmm_net_quiesce(struct vmm *vmm);
  * a live migration adds them to every round, the last one after
  * vmm_net_quiesce(). */
 void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords);
+/* A consistent copy of vif i's counters (taken under the threads' lock);
+ * -ENODEV for a vif that is not there. */
+int vmm_net_counters_get(struct vmm *vmm, unsigned i, struct vmm_net_counters *out);
 extern const struct hv_dev_ops vmm_net_dev_ops; /* ctx: the vmm */
 
 #endif
