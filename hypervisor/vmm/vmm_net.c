@@ -293,7 +293,7 @@ void vmm_net_incoming_announce(struct vmm *vmm)
 		pthread_mutex_lock(&net->busy);
 		d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
 		d->announce_left = 3;
-		d->resumed_ns = net_now_ns(); /* the vCPUs run right after */
+		d->resumed_ns = d->resumed_tx_ns = net_now_ns(); /* the vCPUs run right after */
 		pthread_mutex_unlock(&net->busy);
 	}
 }
@@ -341,21 +341,24 @@ static uint64_t net_now_ms(void)
 /* The first frame for the vif's own MAC since the guest resumed on this
  * host: the moment the network (bridge, vnetd, the peers' VARP tables)
  * follows a moved guest, which ping gaps alone cannot tell apart from the
- * vmm's downtime. Broadcasts do not count: they reach every host. */
-static void net_first_frame(struct vmm_net_dev *d, const uint8_t *frame)
+ * vmm's downtime. Broadcasts do not count: they reach every host. And the
+ * guest's first unicast frame out (an answer, not its gratuitous ARP):
+ * the two together split a client's gap into network and guest. */
+static void net_first_frame(struct vmm_net_dev *d, const uint8_t *frame, int to_guest)
 {
+	uint64_t *since = to_guest ? &d->resumed_ns : &d->resumed_tx_ns;
 	uint64_t ns;
 
-	if (!d->resumed_ns || memcmp(frame, d->mac, 6) != 0)
+	if (!*since || (to_guest ? memcmp(frame, d->mac, 6) != 0 : (frame[0] & 1) != 0))
 		return;
-	ns = net_now_ns() - d->resumed_ns;
-	d->resumed_ns = 0;
+	ns = net_now_ns() - *since;
+	*since = 0;
 	if (ns > NET_FIRST_FRAME_WAIT_NS)
 		return;
-	d->c.first_frame_us = ns / 1000u;
-	log_info("domain %s: vif %u: first frame for the guest %llu.%03llu ms after it resumed",
-		 d->vmm->cfg.name, d->idx, (unsigned long long)(ns / 1000000u),
-		 (unsigned long long)(ns / 1000u % 1000u));
+	*(to_guest ? &d->c.first_frame_us : &d->c.first_tx_us) = ns / 1000u;
+	log_info("domain %s: vif %u: first %s %llu.%03llu ms after it resumed", d->vmm->cfg.name,
+		 d->idx, to_guest ? "frame for the guest" : "unicast frame from the guest",
+		 (unsigned long long)(ns / 1000000u), (unsigned long long)(ns / 1000u % 1000u));
 }
 
 /* The TAP failed (deleted under us, or an I/O error): stop polling and
@@ -401,6 +404,7 @@ static unsigned net_tx(struct vmm_net_dev *d)
 		}
 		d->c.tx_frames++;
 		d->c.tx_bytes += len;
+		net_first_frame(d, p, 0);
 	}
 	net_dirty_ring(&d->vmm->net, &d->tx);
 	if (i && vmm_net_ring_publish(&d->tx, i))
@@ -445,7 +449,7 @@ static unsigned net_rx(struct vmm_net_dev *d)
 			continue;
 		}
 		vmm_net_ring_set_len(&d->rx, i, (uint32_t)r);
-		net_first_frame(d, p);
+		net_first_frame(d, p, 1);
 		net_dirty(&d->vmm->net, (uint64_t)((uint8_t *)p - d->vmm->vm->mem.base),
 			  (uint64_t)r);
 		d->c.rx_frames++;
@@ -523,6 +527,8 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 	if (p[2].fd >= 0 && (p[2].revents & (POLLERR | POLLHUP | POLLNVAL)))
 		net_tap_lost(d, "poll error");
 	int kicked = read(d->kick_fd, &v, sizeof(v)) == sizeof(v);
+	if (kicked && __atomic_exchange_n(&d->resume_kick, 0, __ATOMIC_ACQ_REL))
+		v--; /* vmm_net_resumed()'s, not the guest's */
 	pthread_mutex_lock(&net->busy);
 	if (kicked)
 		d->c.kicks += v;
@@ -586,12 +592,13 @@ int vmm_net_start(struct vmm *vmm)
 
 	for (unsigned i = 0; i < net->ndevs; i++) {
 		struct vmm_net_dev *d = &net->dev[i];
-		d->c.first_frame_us = UINT64_MAX;
+		d->c.first_frame_us = d->c.first_tx_us = UINT64_MAX;
 		if (net->restored && d->tap_fd >= 0) {
 			net_announce(d);
 			d->announce_left = 3;
 			d->announce_next = net_now_ms() + NET_ANNOUNCE_STEP_MS;
-			d->resumed_ns = net_now_ns(); /* the vCPUs start after the threads */
+			/* the vCPUs start after the threads */
+			d->resumed_ns = d->resumed_tx_ns = net_now_ns();
 		}
 		int rc = pthread_create(&d->thread, NULL, net_thread, d);
 		if (rc)
@@ -687,6 +694,22 @@ int vmm_net_counters_get(struct vmm *vmm, unsigned i, struct vmm_net_counters *o
 	*out = net->dev[i].c;
 	pthread_mutex_unlock(&net->busy);
 	return 0;
+}
+
+void vmm_net_resumed(struct vmm *vmm)
+{
+	struct vmm_net *net = &vmm->net;
+	uint64_t one = 1;
+
+	for (unsigned i = 0; net->stop_fd >= 0 && i < net->ndevs; i++) {
+		struct vmm_net_dev *d = &net->dev[i];
+		if (__atomic_exchange_n(&d->resume_kick, 1, __ATOMIC_ACQ_REL))
+			continue; /* one is still pending */
+		if (write(d->kick_fd, &one, sizeof(one)) < 0) {
+			__atomic_store_n(&d->resume_kick, 0, __ATOMIC_RELEASE);
+			log_debug("vif %u: resume kick: %s", i, strerror(errno));
+		}
+	}
 }
 
 void vmm_net_quiesce(struct vmm *vmm)

@@ -37,6 +37,7 @@ struct vmm_net_counters {
 	 * guest's ring, in µs (the network found the new host); UINT64_MAX
 	 * until then, or when the domain never moved. */
 	uint64_t first_frame_us;
+	uint64_t first_tx_us; /* the same for the guest's first unicast frame out */
 };
 
 struct vmm_net_dev {
@@ -53,6 +54,8 @@ struct vmm_net_dev {
 	unsigned announce_left; /* RARP repeats still to send */
 	uint64_t announce_next; /* CLOCK_MONOTONIC ms of the next one */
 	uint64_t resumed_ns;	/* CLOCK_MONOTONIC ns of the resume; 0 = no frame awaited */
+	uint64_t resumed_tx_ns; /* the same, for the guest's first unicast frame */
+	int resume_kick;	/* vmm_net_resumed() wrote kick_fd: not the guest's kick */
 	pthread_t thread;
 	int started;
 };
@@ -102,6 +105,10 @@ int vmm_net_kick(struct vmm *vmm, uint32_t dev);
 int vmm_net_yield_fds(struct vmm *vmm, uint64_t wait_set, struct pollfd *pfd, int cap);
 /* After the poll: drains the ready ones, returns their TERN_READY_NET bits. */
 uint64_t vmm_net_yield_ready(struct vmm *vmm, struct pollfd *pfd, int n);
+/* The domain runs again (unpause, an incoming migration's COMMIT, a failed
+ * migration's resume): wakes the threads at once (while paused they poll
+ * only every NET_PAUSED_POLL_MS), so queued frames reach the guest now. */
+void vmm_net_resumed(struct vmm *vmm);
 /* After the vCPUs parked: waits until no backend thread touches guest RAM
  * (they check the pause themselves before their next batch). */
 void vmm_net_quiesce(struct vmm *vmm);

@@ -211,6 +211,7 @@ void vmm_vcpu_unpause(struct vmm *vmm)
 		vmm->state = VMM_RUNNING;
 	pthread_cond_broadcast(&vmm->cond);
 	pthread_mutex_unlock(&vmm->lock);
+	vmm_net_resumed(vmm);
 }
 
 void vmm_vcpu_stop(struct vmm *vmm)

@@ -11,8 +11,9 @@ JSON object:
   pings_sent, pings_lost, longest_gap_ms (longest time without a ping
   reply while pinging), lost_by_window (lost pings sent inside each
   [start, end + 1 s] window of --marks: lines "start EPOCH" / "end EPOCH"
-  written by the caller around each migration), tcp_session_ok, tcp_lines,
-  tcp_max_rtt_ms, tcp_error.
+  written by the caller around each migration), gap_by_window (the
+  longest time without a ping reply that overlaps each window, ms),
+  tcp_session_ok, tcp_lines, tcp_max_rtt_ms, tcp_error.
 
 --ready FILE is created once the first ping reply came and the TCP
 session is up. Exit status 0 even when packets were lost: the caller
@@ -170,11 +171,15 @@ def main():
     gap = max((b - a2 for a2, b in zip(times, times[1:])), default=0.0)
     w = windows(a.marks)
     by_win = [sum(1 for s in lost if lo <= sent[s] <= hi) for lo, hi in w]
+    gaps = list(zip(times, times[1:]))
+    gap_win = [max((b - a2 for a2, b in gaps if b >= lo and a2 <= hi), default=0.0)
+               for lo, hi in w]
     out = {
         "pings_sent": len(sent),
         "pings_lost": len(lost),
         "longest_gap_ms": round(gap * 1000, 1),
         "lost_by_window": by_win,
+        "gap_by_window": [round(g * 1000, 1) for g in gap_win],
         "tcp_session_ok": (not a.no_tcp) and e.err is None and e.lines > 0,
         "tcp_lines": e.lines,
         "tcp_max_rtt_ms": round(e.max_rtt * 1000, 1),
