@@ -157,7 +157,10 @@ def main():
             ready = True
             if a.ready:
                 open(a.ready, "w").close()
-        nxt += a.interval
+        # After a stall of this process the missed pings are skipped, not
+        # sent in a burst: a burst of hundreds overflows queues on the way
+        # and would be counted as the network's loss.
+        nxt = max(nxt + a.interval, time.monotonic())
         time.sleep(max(0.0, nxt - time.monotonic()))
     time.sleep(1.0)  # the last replies
     stop.set()
