@@ -21,8 +21,9 @@
  *   echo: ping <A.B.C.D> sent=<n> replies=<n> last_rtt_us=<n>
  * (sent = requests lwIP took; replies = echo replies from that address
  * with this guest's identifier and a sequence number it sent; rtt of the
- * last one counted). A bad ping= or ping_ms= prints `echo: bad ping=...`
- * and halts 1. Without ping= nothing is sent and the output is as above.
+ * last one counted; those replies do not show in icmp=). A bad ping= or
+ * ping_ms= prints `echo: bad ping=...` and halts 1. Without ping= nothing
+ * is sent and the output is as above.
  */
 #include "echo_ping.h"
 #include "lwip/stats.h"
@@ -241,15 +242,13 @@ int app_main(void)
 {
 	uint64_t next = 0, last = 0;
 
-	if (echo_ping_args() < 0 || rt_net_start() < 0)
+	if (echo_ping_args() < 0 || rt_net_start() < 0 || echo_ping_start() < 0)
 		return 1;
 	if (echo_listen() < 0) {
 		rt_printf("echo: cannot listen on ports %d and %d\n", ECHO_PORT, DISCARD_PORT);
 		return 1;
 	}
 	rt_printf("echo: ready udp/%d tcp/%d\n", ECHO_PORT, ECHO_PORT);
-	if (echo_ping_start() < 0)
-		return 1;
 	for (;;) {
 		uint64_t now = rt_clock_ns(), wake;
 		if (now >= next) {

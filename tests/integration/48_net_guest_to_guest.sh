@@ -16,6 +16,7 @@
 # 10.97.0.0/24) ping each other the whole time: both send, neither ever
 # gets a reply. A Linux ping from h3 to e48a still gets answers (the
 # pinger's raw pcb leaves lwIP's echo answering alone).
+# A bad ping= or ping_ms= is refused by the guest first (halt 1, one line).
 # A guest on vnet 99, which only h1 joined, cannot move to h2: the OFFER
 # is refused naming the bridge, the guest runs on at h1, h2 makes no TAP
 # (its TAPs, e48b's and x48b's, stay as they were); e48a's TAP left h1
@@ -27,6 +28,25 @@ set -eu
 
 cluster_require
 cluster_up conf 97 98
+
+# A bad ping= or ping_ms= halts the guest with 1 and one line, before its
+# network starts (so these need no vif).
+bad_ping() {
+	local rc=0 out
+	cat >"$TOPO_DIR/bad.cfg" <<EOT
+name = "bad48"
+kernel = "$MIG_G/echo.elf"
+memory = 64
+vcpus = 1
+extra = "ip=10.97.0.30/24 $1"
+EOT
+	out=$(topo_exec h1 timeout 20 "$MIG_VMM" --config "$TOPO_DIR/bad.cfg" </dev/null 2>&1) || rc=$?
+	[ "$rc" = 1 ] || topo_fail "echo $1: vmm exit $rc, want 1 (guest halted 1): $out"
+	echo "$out" | grep -qxF "$2" || topo_fail "echo $1: '$out', want '$2'"
+}
+bad_ping "ping=10.97.1" "echo: bad ping=10.97.1: not a unicast A.B.C.D"
+bad_ping "ping=224.0.0.1" "echo: bad ping=224.0.0.1: not a unicast A.B.C.D"
+bad_ping "ping=10.97.0.12 ping_ms=0" "echo: bad ping= (A.B.C.D) or ping_ms= (1..60000)"
 cluster_guest 1 e48a echo.elf 97 00:16:3e:48:00:11 10.97.0.11 64 "ping=10.97.0.12"
 cluster_guest 2 e48b echo.elf 97 00:16:3e:48:00:12 10.97.0.12 64 "ping=10.97.0.11"
 cluster_guest 1 x48a echo.elf 97 00:16:3e:48:00:21 10.97.0.21 64 "ping=10.97.0.22"
