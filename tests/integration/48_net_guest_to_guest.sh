@@ -53,12 +53,16 @@ cluster_guest 1 x48a echo.elf 97 00:16:3e:48:00:21 10.97.0.21 64 "ping=10.97.0.2
 cluster_guest 2 x48b echo.elf 98 00:16:3e:48:00:22 10.97.0.22 64 "ping=10.97.0.21"
 
 # ping_stat HOST NAME: "sent replies last_rtt_us" from the guest's last
-# ping line (printed once a second when its counters changed); "0 0 0"
-# before the first.
+# ping line (printed once a second when its counters changed) in the
+# console ring; "0 0 0" when 5 reads found none (a console read on a busy
+# machine can come back empty).
 ping_stat() {
-	local s
-	s=$(mig_console "$1" "$2" 0.3 | grep -a '^echo: ping ' | tail -n1 |
-		sed -nE 's/.* sent=([0-9]+) replies=([0-9]+) last_rtt_us=([0-9]+)$/\1 \2 \3/p')
+	local i s=
+	for ((i = 0; i < 5; i++)); do
+		s=$(mig_console "$1" "$2" 0.3 | grep -a '^echo: ping ' | tail -n1 |
+			sed -nE 's/.* sent=([0-9]+) replies=([0-9]+) last_rtt_us=([0-9]+)$/\1 \2 \3/p')
+		[ -n "$s" ] && break
+	done
 	echo "${s:-0 0 0}"
 }
 
@@ -103,7 +107,8 @@ cluster_migrate 1 3 e48a | jq -c '{total_ms, downtime_ms}'
 # replies each (3 s of pings) prove they still reach each other.
 a1=$(wait_stat 3 e48a 1 1)
 [ "$(sent "$a1")" -gt 0 ] || topo_fail "e48a prints no ping line on h3"
-b1=$(ping_stat 2 e48b)
+b1=$(wait_stat 2 e48b 1 $(($(sent "$b0") + 1)))
+[ "$(sent "$b1")" -gt "$(sent "$b0")" ] || topo_fail "e48b prints no new ping line: $b0 -> $b1"
 a2=$(wait_replies 3 e48a $(($(replies "$a1") + 30)))
 b2=$(wait_replies 2 e48b $(($(replies "$b1") + 30)))
 echo "after the move: e48a (h3) $a1 -> $a2; e48b (h2) $b1 -> $b2"
