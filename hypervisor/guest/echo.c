@@ -13,7 +13,19 @@
  * A TCP connection whose send buffer is full keeps the unsent rest and
  * stops acknowledging (tcp_recved) until it drains: the client is slowed,
  * nothing is lost.
+ *
+ * Optional `ping=A.B.C.D` (`ping_ms=<n>`, 100): the guest also pings that
+ * address every n ms of guest time (echo_ping.c), so two echo guests reach
+ * each other with no host sending for them, and prints, in the same
+ * once-a-second report when they changed,
+ *   echo: ping <A.B.C.D> sent=<n> replies=<n> last_rtt_us=<n>
+ * (sent = requests lwIP took; replies = echo replies from that address
+ * with this guest's identifier and a sequence number it sent; rtt of the
+ * last one counted; those replies do not show in icmp=). A bad ping= or
+ * ping_ms= prints `echo: bad ping=...` and halts 1. Without ping= nothing
+ * is sent and the output is as above.
  */
+#include "echo_ping.h"
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
@@ -53,8 +65,8 @@ static void echo_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
 	pbuf_free(p);
 }
 
-static void discard_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
-			     const ip_addr_t *addr, u16_t port)
+static void discard_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+			     u16_t port)
 {
 	(void)arg, (void)pcb, (void)addr, (void)port;
 	discard_udp++;
@@ -196,7 +208,7 @@ static int echo_serve(u16_t port, udp_recv_fn on_udp, tcp_accept_fn on_accept)
 static int echo_listen(void)
 {
 	return echo_serve(ECHO_PORT, echo_udp_recv, echo_accept) < 0 ||
-			       echo_serve(DISCARD_PORT, discard_udp_recv, discard_accept) < 0
+		       echo_serve(DISCARD_PORT, discard_udp_recv, discard_accept) < 0
 		   ? -1
 		   : 0;
 }
@@ -210,13 +222,12 @@ static uint64_t echo_report(uint64_t last)
 
 	if (sum == last)
 		return sum;
-	rt_printf("echo: icmp=%u udp=%lu tcp_conns=%lu tcp_bytes=%lu rx=%lu tx=%lu kicks=%lu "
-		  "discard_udp=%lu discard_bytes=%lu\n",
-		  (unsigned)lwip_stats.icmp.recv, (unsigned long)echo_udp,
-		  (unsigned long)echo_conns, (unsigned long)echo_bytes,
-		  (unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
-		  (unsigned long)ns->kicks, (unsigned long)discard_udp,
-		  (unsigned long)discard_bytes);
+	rt_printf(
+	    "echo: icmp=%u udp=%lu tcp_conns=%lu tcp_bytes=%lu rx=%lu tx=%lu kicks=%lu "
+	    "discard_udp=%lu discard_bytes=%lu\n",
+	    (unsigned)lwip_stats.icmp.recv, (unsigned long)echo_udp, (unsigned long)echo_conns,
+	    (unsigned long)echo_bytes, (unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
+	    (unsigned long)ns->kicks, (unsigned long)discard_udp, (unsigned long)discard_bytes);
 	rt_printf("echo: drops link=%u eth=%u ip=%u iplen=%u ipchk=%u tcp=%u tcpchk=%u udp=%u "
 		  "udpchk=%u bad=%lu\n",
 		  (unsigned)lwip_stats.link.drop, (unsigned)lwip_stats.etharp.proterr,
@@ -231,7 +242,7 @@ int app_main(void)
 {
 	uint64_t next = 0, last = 0;
 
-	if (rt_net_start() < 0)
+	if (echo_ping_args() < 0 || rt_net_start() < 0 || echo_ping_start() < 0)
 		return 1;
 	if (echo_listen() < 0) {
 		rt_printf("echo: cannot listen on ports %d and %d\n", ECHO_PORT, DISCARD_PORT);
@@ -239,11 +250,13 @@ int app_main(void)
 	}
 	rt_printf("echo: ready udp/%d tcp/%d\n", ECHO_PORT, ECHO_PORT);
 	for (;;) {
-		uint64_t now = rt_clock_ns();
+		uint64_t now = rt_clock_ns(), wake;
 		if (now >= next) {
 			last = echo_report(last);
+			echo_ping_report();
 			next = now + RT_NS_PER_SEC;
 		}
-		rt_net_run(next - now);
+		wake = echo_ping_tick(now);
+		rt_net_run((wake < next ? wake : next) - now);
 	}
 }

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # 48_net_guest_to_guest: guests talk to each other across hosts on a vnet,
-# also after one of them migrated, and not across vnets. The echo guest
-# runs on h1 (vnet 97, 10.97.0.11); a blast guest (the guests that send on
-# their own) on h2, vnet 97, sends 200 UDP datagrams to its port 7: the
-# echo guest counts them and its echoes come back (the blast's vif counts
-# the frames it received). The echo guest then moves h1 -> h3 live and a
-# second blast from h2 reaches it there the same way. A third blast on
-# vnet 98 (h2's bridge vnet98) with an address in 10.97.0.0/24 reaches
-# nothing: the echo guest's count stays. Both vnets use security conf.
+# also after one of them migrated, and not across vnets. Only guests send:
+# each echo guest pings the other with its own ICMP echo requests (ping=,
+# every 100 ms) and counts the replies that match them; lwIP in the pinged
+# guest answers. Both vnets use security conf.
+#
+#   h1                    h2                    h3
+#   e48a 10.97.0.11 <---> e48b 10.97.0.12       (e48a arrives here)
+#    vnet97                vnet97                vnet97
+#   x48a 10.97.0.21 --X-- x48b 10.97.0.22
+#    vnet97                vnet98
+#
+# e48a and e48b both get replies; e48a moves h1 -> h3 live and both reply
+# counts keep growing. x48a (vnet 97) and x48b (vnet 98, an address in
+# 10.97.0.0/24) ping each other the whole time: both send, neither ever
+# gets a reply. A Linux ping from h3 to e48a still gets answers (the
+# pinger's raw pcb leaves lwIP's echo answering alone).
+# A bad ping= or ping_ms= is refused by the guest first (halt 1, one line).
 # A guest on vnet 99, which only h1 joined, cannot move to h2: the OFFER
-# is refused naming the bridge, the guest runs on at h1, h2 keeps no TAP.
+# is refused naming the bridge, the guest runs on at h1, h2 makes no TAP
+# (its TAPs, e48b's and x48b's, stay as they were); e48a's TAP left h1
+# with it.
 # Layout: lib/cluster.sh.
 set -eu
 # shellcheck source=lib/cluster.sh
@@ -17,78 +28,117 @@ set -eu
 
 cluster_require
 cluster_up conf 97 98
-cluster_guest 1 e48 echo.elf 97 00:16:3e:48:00:11 10.97.0.11
 
-# udp_count HOST: the echo guest's UDP datagram count (console, printed
-# once a second when it changes).
-udp_count() {
-	mig_console "$1" e48 0.3 | grep -a '^echo: icmp=' | tail -n1 | sed -nE 's/.* udp=([0-9]+) .*/\1/p'
-}
-
-# blast NAME HOST VNET IP: a blast guest sending 200 datagrams to
-# 10.97.0.11:7; waits until it halted and prints the frames its vif received.
-blast() {
-	local name=$1 h=$2 id=$3 ipa=$4 i line
-	cat >"$TOPO_DIR/$name.cfg" <<EOT
-name = "$name"
-kernel = "$MIG_G/blast.elf"
+# A bad ping= or ping_ms= halts the guest with 1 and one line, before its
+# network starts (so these need no vif).
+bad_ping() {
+	local rc=0 out
+	cat >"$TOPO_DIR/bad.cfg" <<EOT
+name = "bad48"
+kernel = "$MIG_G/echo.elf"
 memory = 64
 vcpus = 1
-vif = [ 'bridge=vnet$id' ]
-extra = "ip=$ipa/24 dst=10.97.0.11 port=7 count=200 size=64 batch=1 wait=1500"
+extra = "ip=10.97.0.30/24 $1"
 EOT
-	mig_vm "$h" create "$TOPO_DIR/$name.cfg" >/dev/null || topo_fail "h$h: create $name"
-	for ((i = 0; i < 150; i++)); do
-		line=$(grep -a "domain $name: vif 0: rx " "$TOPO_DIR/h$h/migrated.log" || true)
-		[ -n "$line" ] && break
-		sleep 0.1
+	out=$(topo_exec h1 timeout 20 "$MIG_VMM" --config "$TOPO_DIR/bad.cfg" </dev/null 2>&1) || rc=$?
+	[ "$rc" = 1 ] || topo_fail "echo $1: vmm exit $rc, want 1 (guest halted 1): $out"
+	echo "$out" | grep -qxF "$2" || topo_fail "echo $1: '$out', want '$2'"
+}
+bad_ping "ping=10.97.1" "echo: bad ping=10.97.1: not a unicast A.B.C.D"
+bad_ping "ping=224.0.0.1" "echo: bad ping=224.0.0.1: not a unicast A.B.C.D"
+bad_ping "ping=10.97.0.12 ping_ms=0" "echo: bad ping= (A.B.C.D) or ping_ms= (1..60000)"
+cluster_guest 1 e48a echo.elf 97 00:16:3e:48:00:11 10.97.0.11 64 "ping=10.97.0.12"
+cluster_guest 2 e48b echo.elf 97 00:16:3e:48:00:12 10.97.0.12 64 "ping=10.97.0.11"
+cluster_guest 1 x48a echo.elf 97 00:16:3e:48:00:21 10.97.0.21 64 "ping=10.97.0.22"
+cluster_guest 2 x48b echo.elf 98 00:16:3e:48:00:22 10.97.0.22 64 "ping=10.97.0.21"
+
+# ping_stat HOST NAME: "sent replies last_rtt_us" from the guest's last
+# ping line (printed once a second when its counters changed) in the
+# console ring; "0 0 0" when 5 reads found none (a console read on a busy
+# machine can come back empty).
+ping_stat() {
+	local i s=
+	for ((i = 0; i < 5; i++)); do
+		s=$(mig_console "$1" "$2" 0.3 | grep -a '^echo: ping ' | tail -n1 |
+			sed -nE 's/.* sent=([0-9]+) replies=([0-9]+) last_rtt_us=([0-9]+)$/\1 \2 \3/p')
+		[ -n "$s" ] && break
 	done
-	[ -n "$line" ] || topo_fail "$name did not finish: $(mig_console "$h" "$name" 0.3 | tail -n 3)"
-	echo "$line" | sed -E 's/.* rx ([0-9]+) frames.*/\1/'
+	echo "${s:-0 0 0}"
 }
 
-# wait_udp HOST MIN: polls the echo guest's count until it reaches MIN (5 s).
-wait_udp() {
-	local i c=0
-	for ((i = 0; i < 15; i++)); do
-		c=$(udp_count "$1")
-		[ "${c:-0}" -ge "$2" ] && break
+# wait_stat HOST NAME FIELD MIN: polls until field FIELD (1 sent, 2
+# replies) of the guest's ping line reaches MIN (bounded: 25 polls, ~10 s);
+# prints its last "sent replies rtt".
+wait_stat() {
+	local i s
+	for ((i = 0; i < 25; i++)); do
+		s=$(ping_stat "$1" "$2")
+		[ "$(echo "$s" | cut -d' ' -f"$3")" -ge "$4" ] && break
 	done
-	echo "${c:-0}"
+	echo "$s"
+}
+wait_replies() { wait_stat "$1" "$2" 2 "$3"; }
+
+replies() { echo "$1" | cut -d' ' -f2; }
+sent() { echo "$1" | cut -d' ' -f1; }
+
+# taps HOST: the names of the TAPs migrated made on hHOST, one line.
+taps() {
+	topo_exec "h$1" ip -o link show | grep -o 'tern[0-9]*v[0-9]*' | sort | tr '\n' ' '
 }
 
-topo_log "blast on h2 -> echo on h1 (vnet 97)"
-rx=$(blast b48a 2 97 10.97.0.21)
-c1=$(wait_udp 1 150)
-echo "echo counted $c1 datagrams, the blast guest received $rx frames"
-if [ "$c1" -lt 150 ] || [ "$rx" -lt 150 ]; then
-	topo_fail "guest to guest on h1/h2: echo counted $c1, blast got $rx frames"
-fi
+topo_log "e48a (h1) and e48b (h2) ping each other on vnet 97"
+a0=$(wait_replies 1 e48a 10)
+b0=$(wait_replies 2 e48b 10)
+echo "e48a sent/replies/rtt_us: $a0; e48b: $b0"
+[ "$(replies "$a0")" -ge 10 ] || topo_fail "e48a (h1) got under 10 replies from e48b (h2): $a0"
+[ "$(replies "$b0")" -ge 10 ] || topo_fail "e48b (h2) got under 10 replies from e48a (h1): $b0"
 
-topo_log "echo moves h1 -> h3"
-cluster_migrate 1 3 e48 | jq -c '{total_ms, downtime_ms}'
-rx=$(blast b48b 2 97 10.97.0.22)
-c2=$(wait_udp 3 $((c1 + 150)))
-echo "echo counted $c2 datagrams, the blast guest received $rx frames"
-if [ "$c2" -lt $((c1 + 150)) ] || [ "$rx" -lt 150 ]; then
-	topo_fail "guest to guest after the move: echo counted $c2 (was $c1), blast got $rx frames"
-fi
+xa0=$(ping_stat 1 x48a)
+xb0=$(ping_stat 2 x48b)
 
-topo_log "a blast on vnet 98 with an address in 10.97.0.0/24"
-rx=$(blast b48c 2 98 10.97.0.23)
-sleep 1.5
-c3=$(udp_count 3)
-echo "echo count $c3 (was $c2), the vnet 98 blast received $rx frames"
-[ "$c3" = "$c2" ] || topo_fail "a guest on vnet 98 reached the echo guest on vnet 97 ($c2 -> $c3)"
+topo_log "e48a moves h1 -> h3"
+t1=$(taps 1)
+[ "$(echo "$t1" | wc -w)" = 2 ] || topo_fail "h1: TAPs '$t1', want 2 (e48a, x48a)"
+cluster_migrate 1 3 e48a | jq -c '{total_ms, downtime_ms}'
+[ "$(taps 1 | wc -w)" = 1 ] || topo_fail "h1: TAPs '$(taps 1)' after e48a left (was '$t1')"
+# Baselines printed after the move: e48a's first line on h3 (its console
+# there starts empty), then e48b's last line, at most 1 s old; 30 more
+# replies each (3 s of pings) prove they still reach each other.
+a1=$(wait_stat 3 e48a 1 1)
+[ "$(sent "$a1")" -gt 0 ] || topo_fail "e48a prints no ping line on h3"
+b1=$(wait_stat 2 e48b 1 $(($(sent "$b0") + 1)))
+[ "$(sent "$b1")" -gt "$(sent "$b0")" ] || topo_fail "e48b prints no new ping line: $b0 -> $b1"
+a2=$(wait_replies 3 e48a $(($(replies "$a1") + 30)))
+b2=$(wait_replies 2 e48b $(($(replies "$b1") + 30)))
+echo "after the move: e48a (h3) $a1 -> $a2; e48b (h2) $b1 -> $b2"
+[ "$(replies "$a2")" -ge $(($(replies "$a1") + 30)) ] ||
+	topo_fail "e48a on h3 stopped getting replies: $a1 -> $a2"
+[ "$(replies "$b2")" -ge $(($(replies "$b1") + 30)) ] ||
+	topo_fail "e48b stopped getting replies from e48a on h3: $b1 -> $b2"
+topo_wait_ping h3 10.97.0.11 5 || topo_fail "h3 cannot ping e48a (10.97.0.11)"
+
+topo_log "x48a (vnet 97, h1) and x48b (vnet 98, h2) pinged each other meanwhile"
+xa1=$(ping_stat 1 x48a)
+xb1=$(ping_stat 2 x48b)
+echo "x48a sent/replies/rtt_us: $xa0 -> $xa1; x48b: $xb0 -> $xb1"
+# Over 3 s passed since the first reading (e48a's 30 replies).
+if [ "$(sent "$xa1")" -lt $(($(sent "$xa0") + 10)) ] || [ "$(sent "$xb1")" -lt $(($(sent "$xb0") + 10)) ]; then
+	topo_fail "the vnet 97/98 pair stopped sending: x48a $xa0 -> $xa1, x48b $xb0 -> $xb1"
+fi
+for x in "$xa0" "$xa1" "$xb0" "$xb1"; do
+	[ "$(replies "$x")" = 0 ] || topo_fail "a reply across vnets 97/98: x48a $xa0 -> $xa1, x48b $xb0 -> $xb1"
+done
 
 topo_log "a guest on vnet 99, which only h1 has, cannot move to h2"
 topo_vnet_file "$TOPO_DIR/vnet99.sxp" 99 conf "$TOPO_DIR/vnet.key"
 topo_vn 1 vnet-create "$TOPO_DIR/vnet99.sxp" >/dev/null || topo_fail "h1: vnet-create 99"
 cluster_guest 1 e99 echo.elf 99 00:16:3e:48:00:99 10.99.0.11
+t2=$(taps 2)
 out=$(mig_vm 1 migrate --live e99 h2 2>&1) && topo_fail "e99 moved to a host without its bridge: $out"
 echo "$out" | grep -q 'bridge vnet99: no such bridge on this host' || topo_fail "refusal: $out"
 [ "$(mig_state 1 e99)" = running ] || topo_fail "e99 not running on h1 after the refusal"
 [ -z "$(mig_state 2 e99)" ] || topo_fail "e99 listed on h2"
-topo_exec h2 ip -o link show | grep -q 'tern[0-9]*v0' && topo_fail "a TAP left on h2: $(topo_exec h2 ip -o link show)"
+[ "$(taps 2)" = "$t2" ] || topo_fail "h2's TAPs changed with the refused move: '$t2' -> '$(taps 2)'"
 echo "refused: $out"
-echo "PASS: guest to guest across hosts before ($c1) and after the move ($((c2 - c1))), nothing across vnets; a move to a host without the vif's bridge is refused"
+echo "PASS: echo guests ping each other across hosts before (replies $(replies "$a0")/$(replies "$b0")) and after the move (+$(($(replies "$a2") - $(replies "$a1")))/+$(($(replies "$b2") - $(replies "$b1")))), vnet 97/98 pair sent $(sent "$xa1")/$(sent "$xb1") and got 0 replies; a move to a host without the vif's bridge is refused"

@@ -1,9 +1,9 @@
 /*
  * lwIP configuration of the Tern guest runtime: NO_SYS (one thread, no
- * OS), raw API, IPv4 with ARP, ICMP, UDP and TCP; no DHCP, DNS, IGMP or
- * IPv6 (addresses come from the command line). lwIP's heap lives in one
- * block from rt_alloc (rt_lwip.c); pools are static. Sizes suit a guest
- * serving a few hundred connections at 1500-byte MTU.
+ * OS), raw API, IPv4 with ARP, ICMP, UDP, TCP and raw IP pcbs; no DHCP,
+ * DNS, IGMP or IPv6 (addresses come from the command line). lwIP's heap
+ * lives in one block from rt_alloc (rt_lwip.c); pools are static. Sizes
+ * suit a guest serving a few hundred connections at 1500-byte MTU.
  */
 #ifndef TERN_LWIPOPTS_H
 #define TERN_LWIPOPTS_H
@@ -39,7 +39,10 @@ extern unsigned char *rt_lwip_heap; /* MEM_SIZE bytes from rt_alloc (rt_lwip.c) 
 #define IP_REASSEMBLY 0
 #define IP_FRAG 0
 #define LWIP_ICMP 1
-#define LWIP_RAW 0
+/* Raw pcbs: echo's pinger (echo_ping.c). With none registered ip4_input
+ * takes the same path as without LWIP_RAW. */
+#define LWIP_RAW 1
+#define MEMP_NUM_RAW_PCB 2
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 0
