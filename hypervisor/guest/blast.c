@@ -45,8 +45,8 @@ static int blast_args(ip_addr_t *dst, int *tcp, uint64_t v[A_N])
 	    rt_cmdline_u64("batch", 128, &v[A_BATCH]) < 0 ||
 	    rt_cmdline_u64("wait", 1000, &v[A_WAIT]) < 0 ||
 	    rt_cmdline_u64("bytes", 64 * RT_MIB, &v[A_BYTES]) < 0 ||
-	    rt_cmdline_u64("idle", 10000, &v[A_IDLE]) < 0 || v[A_PORT] == 0 ||
-	    v[A_PORT] > 65535 || v[A_SIZE] > 1472 || v[A_BATCH] == 0 || v[A_BYTES] == 0 ||
+	    rt_cmdline_u64("idle", 10000, &v[A_IDLE]) < 0 || v[A_PORT] == 0 || v[A_PORT] > 65535 ||
+	    v[A_SIZE] > 1472 || v[A_BATCH] == 0 || v[A_BYTES] == 0 ||
 	    v[A_BYTES] > ((uint64_t)1 << 40) || v[A_IDLE] == 0) {
 		rt_printf("blast: bad dst=, proto= (udp|tcp), port=, count=, size= (<= 1472), "
 			  "batch=, wait=, bytes= (1..2^40) or idle=\n");
@@ -93,7 +93,7 @@ static int blast_udp(struct udp_pcb *u, const ip_addr_t *dst, const uint64_t v[A
 static struct {
 	struct tcp_pcb *pcb;
 	uint64_t total, queued, acked, last_ack_ns;
-	err_t err;	/* from the error callback (the pcb is gone then) */
+	err_t err; /* from the error callback (the pcb is gone then) */
 	int connected;
 } bt;
 
@@ -198,7 +198,8 @@ static int blast_tcp(const ip_addr_t *dst, const uint64_t v[A_N])
 	bt_close();
 	if (bt.acked < bt.total) {
 		rt_printf("blast: tcp failed err=%d bytes=%lu\n",
-			  bt.err != ERR_OK ? (int)bt.err : (int)ERR_TIMEOUT, (unsigned long)bt.acked);
+			  bt.err != ERR_OK ? (int)bt.err : (int)ERR_TIMEOUT,
+			  (unsigned long)bt.acked);
 		return 1;
 	}
 	uint64_t ns = t1 - t0 ? t1 - t0 : 1, tenths = bt.acked * 10000u / ns;
@@ -216,8 +217,8 @@ static int blast_resolve(const ip_addr_t *dst)
 {
 	struct netif *nif = rt_net_netif();
 	const ip4_addr_t *hop = ip4_addr_netcmp(dst, netif_ip4_addr(nif), netif_ip4_netmask(nif))
-					? dst
-					: netif_ip4_gw(nif);
+				    ? dst
+				    : netif_ip4_gw(nif);
 	struct eth_addr *mac;
 	const ip4_addr_t *ip;
 
