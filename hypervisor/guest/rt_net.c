@@ -32,6 +32,7 @@ struct rt_net {
 	uint32_t rx_cons;	  /* next RX slot to read */
 	int kick_pending;	  /* TX avail moved since the last kick check */
 	uint32_t resumes;	  /* the clock page's resume count we announced at */
+	uint64_t mtu;		  /* `mtu=` (1500): a vnet's is smaller (1400) */
 	struct rt_net_stats st;
 };
 
@@ -193,7 +194,7 @@ static err_t net_if_init(struct netif *nif)
 	nif->name[1] = 'f';
 	nif->hwaddr_len = ETH_HWADDR_LEN;
 	memcpy(nif->hwaddr, ni->mac, ETH_HWADDR_LEN);
-	nif->mtu = 1500;
+	nif->mtu = (u16_t)net.mtu;
 	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	nif->output = etharp_output;
 	nif->linkoutput = net_linkoutput;
@@ -244,6 +245,10 @@ static int net_addr(ip4_addr_t *ip, ip4_addr_t *mask, ip4_addr_t *gw, uint32_t *
 		rt_printf("net: bad ip= or gw= on the command line\n");
 		return -RT_EINVAL;
 	}
+	if (rt_cmdline_u64("mtu", 1500, &net.mtu) < 0 || net.mtu < 576 || net.mtu > 1500) {
+		rt_printf("net: bad mtu= on the command line (576..1500)\n");
+		return -RT_EINVAL;
+	}
 	if (!g[0])
 		ip4_addr_set_zero(gw);
 	ip4_addr_set_u32(mask, lwip_htonl(bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits)));
@@ -279,7 +284,10 @@ int rt_net_start(void)
 	const uint8_t *m = bi->net[0].mac;
 	rt_printf("net: vif0 mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s/%u", m[0], m[1], m[2], m[3],
 		  m[4], m[5], ip4addr_ntoa(&ip), (unsigned)prefix);
-	rt_printf(" gw=%s\n", ip4addr_ntoa(&gw));
+	rt_printf(" gw=%s", ip4addr_ntoa(&gw));
+	if (net.mtu != 1500)
+		rt_printf(" mtu=%lu", (unsigned long)net.mtu);
+	rt_printf("\n");
 	return 0;
 }
 
