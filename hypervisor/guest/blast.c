@@ -19,9 +19,8 @@
  * (one line; MB = 10^6 bytes) and halts 0. A refused or reset connection,
  * or `idle=` ms (10000) without an acknowledgement, prints
  * `blast: tcp failed err=<lwIP err> bytes=<acked>` and halts 1. The
- * segment size follows the interface MTU (`mtu=`, rt_net.h): on a vnet
- * with a 1400-byte MTU give mtu=1400, or full segments are dropped at the
- * bridge.
+ * segment size follows the interface MTU (the vif's link MTU from the boot
+ * info, or `mtu=`: rt_net.h).
  */
 #include "lwip/etharp.h"
 #include "lwip/ip4_addr.h"

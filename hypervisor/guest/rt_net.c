@@ -32,7 +32,7 @@ struct rt_net {
 	uint32_t rx_cons;	  /* next RX slot to read */
 	int kick_pending;	  /* TX avail moved since the last kick check */
 	uint32_t resumes;	  /* the clock page's resume count we announced at */
-	uint64_t mtu;		  /* `mtu=` (1500): a vnet's is smaller (1400) */
+	uint64_t mtu; /* the vif's (boot info: its TAP's, a vnet's is 1400), or `mtu=` */
 	struct rt_net_stats st;
 };
 
@@ -245,7 +245,13 @@ static int net_addr(ip4_addr_t *ip, ip4_addr_t *mask, ip4_addr_t *gw, uint32_t *
 		rt_printf("net: bad ip= or gw= on the command line\n");
 		return -RT_EINVAL;
 	}
-	if (rt_cmdline_u64("mtu", 1500, &net.mtu) < 0 || net.mtu < 576 || net.mtu > 1500) {
+	uint16_t link_mtu = rt_boot_info()->net[0].mtu;
+
+	/* A TCP segment larger than the link's MTU would be dropped by the
+	 * bridge: the MSS lwIP announces follows the netif's MTU. */
+	if (link_mtu < 576 || link_mtu > 1500)
+		link_mtu = 1500;
+	if (rt_cmdline_u64("mtu", link_mtu, &net.mtu) < 0 || net.mtu < 576 || net.mtu > 1500) {
 		rt_printf("net: bad mtu= on the command line (576..1500)\n");
 		return -RT_EINVAL;
 	}

@@ -25,8 +25,9 @@ struct rt_net_stats {
 
 /* Brings up device 0 from the boot info with the address from the command
  * line (`ip=A.B.C.D/N`, optional `gw=A.B.C.D`, optional `mtu=` 576..1500,
- * default 1500: TCP segments follow it, and a bridge drops frames longer
- * than its ports' MTU) and prints one line `net: vif0 mac=.. ip=.. gw=..`
+ * default the vif's MTU in the boot info, which the vmm reads off its TAP:
+ * TCP segments follow it, and a bridge drops frames longer than its
+ * ports' MTU) and prints one line `net: vif0 mac=.. ip=.. gw=..`
  * (then ` mtu=N` when not 1500). 0, or -RT_ENODEV (no device) /
  * -RT_EINVAL (bad or missing ip=) after printing why. */
 #define RT_ENODEV 19

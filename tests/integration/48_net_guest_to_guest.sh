@@ -16,6 +16,9 @@
 # 10.97.0.0/24) ping each other the whole time: both send, neither ever
 # gets a reply. A Linux ping from h3 to e48a still gets answers (the
 # pinger's raw pcb leaves lwIP's echo answering alone).
+# After the move a blast guest on h1 streams 2 MiB over TCP to e48a's
+# discard port on h3: both run with the vnet's MTU (from their TAPs), and
+# every byte arrives.
 # A bad ping= or ping_ms= is refused by the guest first (halt 1, one line).
 # A guest on vnet 99, which only h1 joined, cannot move to h2: the OFFER
 # is refused naming the bridge, the guest runs on at h1, h2 makes no TAP
@@ -117,6 +120,32 @@ echo "after the move: e48a (h3) $a1 -> $a2; e48b (h2) $b1 -> $b2"
 [ "$(replies "$b2")" -ge $(($(replies "$b1") + 30)) ] ||
 	topo_fail "e48b stopped getting replies from e48a on h3: $b1 -> $b2"
 topo_wait_ping h3 10.97.0.11 5 || topo_fail "h3 cannot ping e48a (10.97.0.11)"
+
+topo_log "TCP guest to guest: blast (h1) streams 2 MiB to e48a's discard port (h3)"
+# Full-size segments: both guests take the vnet's MTU (1400) from their
+# TAP, so lwIP's MSS fits the bridges (at 1500 every full segment would be
+# dropped and the stream would stall).
+mig_console 2 e48b 0.5 | grep -aq '^net: vif0 .* mtu=1400$' ||
+	topo_fail "e48b does not run with the vnet's MTU: $(mig_console 2 e48b 0.5 | grep -a '^net: ')"
+cat >"$TOPO_DIR/b48.cfg" <<EOT
+name = "b48"
+kernel = "$MIG_G/blast.elf"
+memory = 64
+vcpus = 1
+vif = [ 'mac=00:16:3e:48:00:31, bridge=vnet97' ]
+extra = "ip=10.97.0.31/24 proto=tcp bytes=2097152 dst=10.97.0.11 port=9 wait=200"
+EOT
+mig_vm 1 create "$TOPO_DIR/b48.cfg" >/dev/null || topo_fail "h1: vm create b48"
+timeout 60 ip netns exec "$TOPO_P-h1" "$VMC" -s "$TOPO_DIR/h1/run/migrated.sock" console b48 \
+	</dev/null >"$TOPO_DIR/b48.out" 2>&1 || true
+grep -aq '^blast: tcp bytes=2097152 ' "$TOPO_DIR/b48.out" ||
+	topo_fail "blast b48: $(tail -n 5 "$TOPO_DIR/b48.out")"
+for ((i = 0; i < 20; i++)); do
+	d=$(mig_console 3 e48a 0.3 | grep -a '^echo: icmp=' | tail -n1 | sed -nE 's/.* discard_bytes=([0-9]+)$/\1/p')
+	[ "${d:-0}" -ge 2097152 ] && break
+done
+[ "${d:-0}" = 2097152 ] || topo_fail "e48a discarded ${d:-no} bytes, want 2097152"
+echo "$(grep -a '^blast: tcp' "$TOPO_DIR/b48.out")"
 
 topo_log "x48a (vnet 97, h1) and x48b (vnet 98, h2) pinged each other meanwhile"
 xa1=$(ping_stat 1 x48a)

@@ -227,7 +227,7 @@ _Static_assert(sizeof(struct tern_net_ring) <= TERN_NET_RING_SPAN, "net ring spa
 
 struct tern_net_info {
 	uint8_t mac[6];
-	uint16_t mtu;	       /* 1500 */
+	uint16_t mtu;	       /* the vif's link: its TAP's MTU, 576..1500 */
 	uint32_t ring_entries; /* TERN_NET_RING_ENTRIES */
 	uint64_t tx_ring;      /* guest-physical struct tern_net_ring */
 	uint64_t rx_ring;      /* guest-physical struct tern_net_ring */
