@@ -9,13 +9,15 @@
  *
  * Both ends are on one host: records are in host byte order. Each record
  * has ONE size-checking decoder in vmm_msg.c, shared by the vmm and
- * vmmctl; JSON exists only in vmmctl's output (`status --json`).
+ * vmmctl; JSON exists only in the tools' output (`vmmctl status --json`,
+ * and a vif's counters in `vm list --json` through vmm_msg_vif.c).
  */
 #ifndef VMM_CTL_H
 #define VMM_CTL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CTL_VMM_PAUSE 0x0101u	/* empty -> empty */
 #define CTL_VMM_UNPAUSE 0x0102u /* empty -> empty */
@@ -262,5 +264,11 @@ const char *vmm_msg_phase_name(uint32_t phase);
 /* A broken ring as one word for scripts: "tx_index", "rx_address",
  * "tx_length", ...; NULL when no ring is broken (or out of range). */
 const char *vmm_msg_ring_error_name(uint32_t ring, uint32_t err);
+/* vmm_msg_vif.c: one vif's counters for `vmmctl status` and `vm list`.
+ * JSON: one object, the keys of both tools' --json; text: one line,
+ * "<indent>vif I: rx N frames N bytes, ..." with the first frame and a
+ * broken ring when there are. */
+void vmm_msg_vif_json(FILE *f, const struct vmm_ctl_vif *v);
+void vmm_msg_vif_text(FILE *f, const char *indent, unsigned i, const struct vmm_ctl_vif *v);
 
 #endif

@@ -92,56 +92,6 @@ static void vmmctl_json_str(const char *s)
 	json_str_write(stdout, s);
 }
 
-/* The vifs' counters: the keys `vm list --json` uses too. */
-static void vmmctl_vifs_json(const struct vmm_status *st)
-{
-	printf(",\"vifs\":[");
-	for (uint32_t i = 0; i < st->rec.nvifs; i++) {
-		const struct vmm_ctl_vif *v = &st->vifc[i];
-		const char *ring = vmm_msg_ring_error_name(v->ring, v->ring_err);
-
-		printf("%s{\"rx_frames\":%llu,\"rx_bytes\":%llu,\"tx_frames\":%llu,"
-		       "\"tx_bytes\":%llu,\"rx_dropped_runt\":%llu,\"rx_dropped_oversize\":%llu,"
-		       "\"rx_errors\":%llu,\"tx_errors\":%llu,\"kicks\":%llu,\"wakes\":%llu,"
-		       "\"first_frame_ms\":",
-		       i ? "," : "", (unsigned long long)v->rx_frames,
-		       (unsigned long long)v->rx_bytes, (unsigned long long)v->tx_frames,
-		       (unsigned long long)v->tx_bytes, (unsigned long long)v->rx_runt,
-		       (unsigned long long)v->rx_oversize, (unsigned long long)v->rx_err,
-		       (unsigned long long)v->tx_err, (unsigned long long)v->kicks,
-		       (unsigned long long)v->wakes);
-		if (v->first_frame_us == VMM_CTL_FIRST_FRAME_NONE)
-			printf("null");
-		else
-			printf("%.3f", (double)v->first_frame_us / 1e3);
-		printf(",\"ring_error\":");
-		if (ring)
-			printf("\"%s\"}", ring);
-		else
-			printf("null}");
-	}
-	printf("]");
-}
-
-/* "vif 0: rx 12/3400 tx 10/900 (frames/bytes) dropped: runt 1 oversize 1 ..." */
-static void vmmctl_vif_line(const struct vmm_ctl_vif *v, uint32_t i)
-{
-	const char *ring = vmm_msg_ring_error_name(v->ring, v->ring_err);
-
-	printf("vif %u: rx %llu/%llu tx %llu/%llu (frames/bytes) dropped: runt %llu oversize %llu "
-	       "rx-err %llu tx-err %llu; kicks %llu wakes %llu",
-	       i, (unsigned long long)v->rx_frames, (unsigned long long)v->rx_bytes,
-	       (unsigned long long)v->tx_frames, (unsigned long long)v->tx_bytes,
-	       (unsigned long long)v->rx_runt, (unsigned long long)v->rx_oversize,
-	       (unsigned long long)v->rx_err, (unsigned long long)v->tx_err,
-	       (unsigned long long)v->kicks, (unsigned long long)v->wakes);
-	if (v->first_frame_us != VMM_CTL_FIRST_FRAME_NONE)
-		printf("; first frame %.3f ms", (double)v->first_frame_us / 1e3);
-	if (ring)
-		printf("; RING BROKEN: %s (device stopped)", ring);
-	printf("\n");
-}
-
 static void vmmctl_status_json(const struct vmm_status *st)
 {
 	const struct vmm_ctl_status *r = &st->rec;
@@ -164,8 +114,12 @@ static void vmmctl_status_json(const struct vmm_status *st)
 		printf(i ? "," : "");
 		vmmctl_json_str(st->vif[i]);
 	}
+	printf("],\"vifs\":[");
+	for (uint32_t i = 0; i < r->nvifs; i++) {
+		printf(i ? "," : "");
+		vmm_msg_vif_json(stdout, &st->vifc[i]);
+	}
 	printf("]");
-	vmmctl_vifs_json(st);
 	if (r->state == 3) /* halted */
 		printf(",\"halt_status\":%lld", (long long)r->halt_status);
 	if (r->state == 2) { /* crashed */
@@ -218,7 +172,7 @@ static int vmmctl_status(const char *sock, int json)
 	if (r->op.op != VMM_CTL_OP_NONE)
 		vmmctl_progress_line(stdout, "", &r->op);
 	for (uint32_t i = 0; i < r->nvifs; i++)
-		vmmctl_vif_line(&st.vifc[i], i);
+		vmm_msg_vif_text(stdout, "", i, &st.vifc[i]);
 	return 0;
 }
 

@@ -342,7 +342,28 @@ def vmm_msg_corpus():
     put("vmm_msg", "status2_more_vifs.bin", vmm_status(vifs=[v0], nvifs=2))
 
 
-CORPORA = {"vmm_msg": vmm_msg_corpus, "vnctl_server": vnctl_server_corpus, "tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
+# ---- mig_ctl: LIST replies, version 2 (entries with the vifs' counters) ----
+
+def list_entry(name, state, vifs, counters=()):
+    e = struct.pack("<IiIIIiQQ", 3, 4215, state, 64, 1, 0, 1500, 90000)
+    e += name.ljust(64, b"\0") + b"note".ljust(128, b"\0")
+    e += struct.pack("<II", vifs, len(counters))
+    for c, ring, err in counters:
+        e += struct.pack("<11QII", *c, ring, err)
+    return e + bytes(96 * (4 - len(counters)))
+
+
+def mig_ctl_corpus():
+    none = 0xFFFFFFFFFFFFFFFF
+    ok = ((12, 3400, 10, 900, 1, 1, 0, 0, 7, 5, 1234), 0, 0)
+    broken = ((0, 0, 4, 256, 0, 0, 0, 3, 2, 0, none), 1, 1)
+    two = list_entry(b"web1", 1, 1, [ok, broken]) + list_entry(b"db", 2, 2)
+    put("mig_ctl", "list_reply_vifs.bin", b"\x02" + struct.pack("<II", 2, 2) + two)
+    put("mig_ctl", "list_reply_bad_ring.bin", b"\x02" + struct.pack("<II", 2, 1)
+        + list_entry(b"web1", 1, 1, [((0,) * 11, 2, 0)]))
+
+
+CORPORA = {"mig_ctl": mig_ctl_corpus, "vmm_msg": vmm_msg_corpus, "vnctl_server": vnctl_server_corpus, "tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}
 
 if __name__ == "__main__":
     for p in sys.argv[1:] or CORPORA:
