@@ -194,8 +194,9 @@ static int mig_ctl_vifs_check(const struct mig_ctl_dom *d, uint32_t i, char *err
 
 		if (v->ring > MIG_CTL_RING_RX || v->ring_err > MIG_CTL_RING_ERR_MAX ||
 		    (v->ring == 0) != (v->ring_err == 0))
-			return mig_ctl_fail(err, errlen, "list: entry %u: vif %u: ring %u, error %u",
-					    i, k, v->ring, v->ring_err);
+			return mig_ctl_fail(err, errlen,
+					    "list: entry %u: vif %u: ring %u, error %u", i, k,
+					    v->ring, v->ring_err);
 	}
 	return 0;
 }

@@ -75,7 +75,7 @@ struct mig_ctl_list_hdr {
 /* One vif's counters, the vmm's struct vmm_ctl_vif (vmm_ctl.h) carried as
  * it answered CTL_VMM_STATUS: same fields, same layout (cmd_list.c checks). */
 #define MIG_CTL_VIF_MAX 4u
-#define MIG_CTL_RING_RX 2u	  /* ring: 0 none, 1 TX, 2 RX */
+#define MIG_CTL_RING_RX 2u	/* ring: 0 none, 1 TX, 2 RX */
 #define MIG_CTL_RING_ERR_MAX 3u /* ring_err: 0 ok, 1..3 the reasons */
 struct mig_ctl_vif {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;

@@ -151,7 +151,9 @@ static struct vmm_ctl_vif vm_vif(const struct mig_ctl_vif *v)
 
 static const char *vm_vifs_name(uint32_t vifs)
 {
-	return vifs == MIG_CTL_VIFS_OK ? "ok" : vifs == MIG_CTL_VIFS_NOANSWER ? "no_answer" : "none";
+	return vifs == MIG_CTL_VIFS_OK	       ? "ok"
+	       : vifs == MIG_CTL_VIFS_NOANSWER ? "no_answer"
+					       : "none";
 }
 
 /* "vif_counters": ok|none|no_answer, "vifs": [{the keys of vmmctl status --json}] */

@@ -2,10 +2,11 @@
  * Fuzz harness for the vmm control records' decoders (vmm_msg.c,
  * vmm_msg_mig.c): byte 0 modulo 5 picks the record (0 status, 1 progress,
  * 2 migrate request, 3 migration progress, 4 migration result), the rest
- * is its payload (status: with the vifs' counters, version 2). A record is either decoded, with every string
- * NUL-terminated within its bound and every count and enum in range, and
- * then (where an encoder exists) re-encodes to the same bytes, or refused
- * with a message; nothing is read outside the input.
+ * is its payload (status: version 2, with the vifs' counters). A record
+ * is either decoded, with every string NUL-terminated within its bound and
+ * every count and enum in range, and then (where an encoder exists)
+ * re-encodes to the same bytes, or refused with a message; nothing is
+ * read outside the input.
  */
 #include <stdlib.h>
 #include <string.h>

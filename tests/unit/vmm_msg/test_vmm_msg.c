@@ -59,8 +59,8 @@ static void test_round_trip(void **state)
 	int n = make();
 
 	(void)state;
-	assert_int_equal(n, (int)(sizeof(struct vmm_ctl_status) + 6 * 2 + 4 + 32 + 13 + 0 + 36 + 12 +
-				  2 * sizeof(struct vmm_ctl_vif)));
+	assert_int_equal(n, (int)(sizeof(struct vmm_ctl_status) + 6 * 2 + 4 + 32 + 13 + 0 + 36 +
+				  12 + 2 * sizeof(struct vmm_ctl_vif)));
 	assert_int_equal(vmm_msg_status_dec(buf, (size_t)n, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.rec.version, VMM_CTL_STATUS_VERSION);
 	assert_int_equal(out.rec.size, sizeof(struct vmm_ctl_status));
@@ -292,7 +292,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip), cmocka_unit_test(test_enc_limits),
 	    cmocka_unit_test(test_bad_fixed),  cmocka_unit_test(test_bad_strings),
-	    cmocka_unit_test(test_bad_vifs),  cmocka_unit_test(test_progress),
+	    cmocka_unit_test(test_bad_vifs),   cmocka_unit_test(test_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
