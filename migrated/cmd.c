@@ -1,7 +1,7 @@
 /*
  * The control requests (mig_ctl.h), one function each, dispatched through
- * one table. A request that needs a vmm's answer leaves its client busy
- * and answers it from the vmm request's callback.
+ * one table (LIST is in cmd_list.c). A request that needs a vmm's answer
+ * leaves its client busy and answers it from the vmm request's callback.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -175,33 +175,6 @@ static void cmd_restore(struct mig_client *c, struct mig_dom *d, const struct mi
 		return;
 	}
 	d->waiter = c;
-}
-
-static void cmd_list(struct mig_client *c, struct mig_dom *d, const struct mig_ctl_req *req)
-{
-	static uint8_t buf[CTL_MSG_MAX] __attribute__((aligned(8)));
-	struct mig_ctl_list_hdr *h = (struct mig_ctl_list_hdr *)buf;
-	struct mig_ctl_dom *e = (struct mig_ctl_dom *)(h + 1);
-	uint64_t now = ev_now_ms();
-
-	(void)req;
-	h->version = MIG_CTL_LIST_VERSION;
-	h->count = 0;
-	for (d = c->m->doms; d && (uint8_t *)(e + 1) <= buf + sizeof(buf); d = d->next, e++) {
-		memset(e, 0, sizeof(*e));
-		e->domid = d->domid;
-		e->pid = d->pid;
-		e->state = d->state;
-		e->memory_mib = d->memory_mib;
-		e->vcpus = d->vcpus;
-		e->exit_status = d->exit_status;
-		e->cpu_ms = dom_cpu_ms(d->pid);
-		e->uptime_ms = now - d->start_ms;
-		snprintf(e->name, sizeof(e->name), "%s", d->name);
-		snprintf(e->note, sizeof(e->note), "%s", d->note);
-		h->count++;
-	}
-	ctl_server_reply(c, MIG_CTL_LIST, 0, buf, (size_t)((uint8_t *)e - buf));
 }
 
 /* Pause, unpause, destroy: the vmm's empty answer or its error. */

@@ -37,6 +37,7 @@ static void client_free(struct mig_client *c)
 	for (struct vmm_req *r = m->reqs; r; r = r->next)
 		if (r->client == c)
 			r->client = NULL;
+	cmd_list_forget_client(m, c);
 	reloc_client_cancel(c, NULL);
 	ev_io_stop(&c->io);
 	close(c->io.fd);

@@ -181,6 +181,26 @@ int mig_ctl_migrate_enc(const struct mig_ctl_migrate *m, const char *dom, const 
 	return (int)(sizeof(h) + h.dom_len + h.host_len);
 }
 
+/* An entry's vifs: counted only with the vmm's answer, and each broken
+ * ring named with its reason (or neither). */
+static int mig_ctl_vifs_check(const struct mig_ctl_dom *d, uint32_t i, char *err, size_t errlen)
+{
+	if (d->vifs >= MIG_CTL_VIFS_N)
+		return mig_ctl_fail(err, errlen, "list: entry %u: vifs %u", i, d->vifs);
+	if (d->nvifs > (d->vifs == MIG_CTL_VIFS_OK ? MIG_CTL_VIF_MAX : 0))
+		return mig_ctl_fail(err, errlen, "list: entry %u: %u vifs", i, d->nvifs);
+	for (uint32_t k = 0; k < d->nvifs; k++) {
+		const struct mig_ctl_vif *v = &d->vif[k];
+
+		if (v->ring > MIG_CTL_RING_RX || v->ring_err > MIG_CTL_RING_ERR_MAX ||
+		    (v->ring == 0) != (v->ring_err == 0))
+			return mig_ctl_fail(err, errlen,
+					    "list: entry %u: vif %u: ring %u, error %u", i, k,
+					    v->ring, v->ring_err);
+	}
+	return 0;
+}
+
 int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, char *err,
 		     size_t errlen)
 {
@@ -203,6 +223,8 @@ int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms,
 			return mig_ctl_fail(err, errlen, "list: entry %u: unterminated string", i);
 		if (d[i].state >= MIG_DOM_STATE_N)
 			return mig_ctl_fail(err, errlen, "list: entry %u: state %u", i, d[i].state);
+		if (mig_ctl_vifs_check(&d[i], i, err, errlen) < 0)
+			return -EBADMSG;
 	}
 	*doms = d;
 	return (int)h.count;

@@ -7,6 +7,9 @@
  *
  *   CREATE      cfg text (canonical, hv_domcfg_format)  -> struct mig_ctl_id
  *   LIST        empty -> struct mig_ctl_list_hdr + n * struct mig_ctl_dom
+ *               (with each live domain's vif counters, asked from its vmm
+ *               with CTL_VMM_STATUS and waited for at most
+ *               MIG_LIST_TIMEOUT_MS: cmd_list.c)
  *   PAUSE, UNPAUSE, SHUTDOWN, DESTROY, MIGRATE_CANCEL
  *               DOM (a name or a decimal id)             -> empty
  *   SAVE        struct mig_ctl_save + DOM + path          -> empty
@@ -63,10 +66,31 @@ struct mig_ctl_id {
 	uint32_t pad;
 };
 
-#define MIG_CTL_LIST_VERSION 1u
+#define MIG_CTL_LIST_VERSION 2u /* 2: the vifs' counters */
 struct mig_ctl_list_hdr {
 	uint32_t version; /* MIG_CTL_LIST_VERSION */
 	uint32_t count;	  /* struct mig_ctl_dom that follow */
+};
+
+/* One vif's counters, the vmm's struct vmm_ctl_vif (vmm_ctl.h) carried as
+ * it answered CTL_VMM_STATUS: same fields, same layout (cmd_list.c checks). */
+#define MIG_CTL_VIF_MAX 4u
+#define MIG_CTL_RING_RX 2u	/* ring: 0 none, 1 TX, 2 RX */
+#define MIG_CTL_RING_ERR_MAX 3u /* ring_err: 0 ok, 1..3 the reasons */
+struct mig_ctl_vif {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	uint64_t rx_runt, rx_oversize, rx_err, tx_err;
+	uint64_t kicks, wakes;
+	uint64_t first_frame_us; /* UINT64_MAX: unknown */
+	uint32_t ring, ring_err; /* both 0, or the ring the guest broke and why */
+};
+
+/* Whether vif[] holds the vmm's answer. */
+enum mig_ctl_vifs {
+	MIG_CTL_VIFS_NONE = 0,	   /* not asked: the domain has no live vmm */
+	MIG_CTL_VIFS_OK = 1,	   /* the vmm's counters, nvifs of them */
+	MIG_CTL_VIFS_NOANSWER = 2, /* the vmm did not answer STATUS in time */
+	MIG_CTL_VIFS_N
 };
 
 struct mig_ctl_dom {
@@ -80,6 +104,9 @@ struct mig_ctl_dom {
 	uint64_t uptime_ms;
 	char name[MIG_CTL_DOM_MAX + 1];	 /* NUL-terminated */
 	char note[MIG_CTL_NOTE_MAX + 1]; /* crash reason, last migration; "" */
+	uint32_t vifs;			 /* enum mig_ctl_vifs */
+	uint32_t nvifs;			 /* <= MIG_CTL_VIF_MAX; 0 unless VIFS_OK */
+	struct mig_ctl_vif vif[MIG_CTL_VIF_MAX];
 };
 
 struct mig_ctl_save {
@@ -118,7 +145,8 @@ int mig_ctl_save_enc(const char *dom, const char *path, void *buf, size_t cap);
 int mig_ctl_migrate_enc(const struct mig_ctl_migrate *m, const char *dom, const char *host,
 			void *buf, size_t cap);
 /* LIST reply: checks the header, the count against len and every entry's
- * strings and state. Returns the count or -EBADMSG. */
+ * strings, state and vifs (count, broken-ring fields). Returns the count
+ * or -EBADMSG. */
 int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, char *err,
 		     size_t errlen);
 /* "running", "paused", ...; "unknown" out of range. */

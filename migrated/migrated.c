@@ -167,6 +167,7 @@ static void mig_stop(struct mig *m)
 		ev_run_once(m->loop, 100);
 	while (m->doms)
 		dom_remove(m->doms, "migrated stopped");
+	cmd_list_stop(m);
 	while (m->reqs)
 		vmm_req_free(m->reqs);
 	res_free(m->res);

@@ -24,6 +24,7 @@
 #define MIG_IN_PENDING_MAX 8u	    /* relocation connections before OFFER */
 #define MIG_START_TIMEOUT_MS 10000u /* a vmm's control socket must appear */
 #define MIG_RELOC_TIMEOUT_MS 10000u /* connect + TLS 1 + OFFER/ACCEPT + close */
+#define MIG_LIST_TIMEOUT_MS 1000u   /* `vm list` waits this long for the vmms' STATUS */
 #define MIG_KEY_LABEL "EXPORTER-tern-migrate-v1"
 #define MIG_KEY_LEN 32u
 
@@ -32,6 +33,7 @@ struct mig_client;
 struct vmm_req;
 struct mig_out;
 struct mig_in;
+struct mig_list;
 
 struct mig_dom {
 	struct mig_dom *next;
@@ -109,6 +111,7 @@ struct mig {
 	struct mig_dom *doms;
 	struct vmm_req *reqs;
 	struct mig_in *ins;
+	struct mig_list *lists; /* `vm list`s waiting for vmms (cmd_list.c) */
 	unsigned nclients, nin_pending, nin_active;
 	uint32_t next_domid;
 	bool stopping;
@@ -161,5 +164,11 @@ void reloc_in_free(struct mig_in *in);
 
 /* cmd.c: the control requests. */
 void cmd_dispatch(struct mig_client *c, const struct mig_ctl_req *req);
+/* cmd_list.c: LIST, answered once the live domains' vmms told their vif
+ * counters (or MIG_LIST_TIMEOUT_MS passed). A client that leaves is
+ * forgotten; stop ends the waiting lists without replies. */
+void cmd_list(struct mig_client *c, struct mig_dom *d, const struct mig_ctl_req *req);
+void cmd_list_forget_client(struct mig *m, struct mig_client *c);
+void cmd_list_stop(struct mig *m);
 
 #endif

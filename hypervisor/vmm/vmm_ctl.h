@@ -9,13 +9,15 @@
  *
  * Both ends are on one host: records are in host byte order. Each record
  * has ONE size-checking decoder in vmm_msg.c, shared by the vmm and
- * vmmctl; JSON exists only in vmmctl's output (`status --json`).
+ * vmmctl; JSON exists only in the tools' output (`vmmctl status --json`,
+ * and a vif's counters in `vm list --json` through vmm_msg_vif.c).
  */
 #ifndef VMM_CTL_H
 #define VMM_CTL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CTL_VMM_PAUSE 0x0101u	/* empty -> empty */
 #define CTL_VMM_UNPAUSE 0x0102u /* empty -> empty */
@@ -158,10 +160,12 @@ struct vmm_mig_result {
 /*
  * CTL_VMM_STATUS reply: struct vmm_ctl_status, then 4 + nvifs strings,
  * each a u16 length and that many bytes without NUL: name, kernel, extra,
- * crash (empty unless crashed), then the vifs as written in the config.
- * Nothing may follow. A reader refuses another version or fixed size.
+ * crash (empty unless crashed), then the vifs as written in the config;
+ * then nvifs struct vmm_ctl_vif (vif_size bytes each), the vifs' counters
+ * in the same order. Nothing may follow. A reader refuses another
+ * version, fixed size or vif record size.
  */
-#define VMM_CTL_STATUS_VERSION 1u
+#define VMM_CTL_STATUS_VERSION 2u
 #define VMM_CTL_NAME_MAX 63u
 #define VMM_CTL_TEXT_MAX 4095u /* kernel path, extra, crash report */
 #define VMM_CTL_VIF_MAX 4u
@@ -183,6 +187,42 @@ struct vmm_ctl_status {
 	uint64_t console_dropped_log;
 	int64_t halt_status; /* valid when halted */
 	struct vmm_ctl_progress op;
+	uint32_t vif_size; /* sizeof(struct vmm_ctl_vif) */
+	uint32_t pad;	   /* 0 */
+};
+
+/* The ring a guest broke (its net device stopped) and why: the reasons
+ * are vmm_net_ring.h's, in its order. */
+enum vmm_ctl_ring {
+	VMM_CTL_RING_NONE = 0,
+	VMM_CTL_RING_TX = 1,
+	VMM_CTL_RING_RX = 2,
+};
+enum vmm_ctl_ring_err {
+	VMM_CTL_RING_OK = 0,
+	VMM_CTL_RING_EINDEX = 1, /* available index out of range */
+	VMM_CTL_RING_EADDR = 2,	 /* buffer outside guest RAM */
+	VMM_CTL_RING_ELEN = 3,	 /* length out of range */
+	VMM_CTL_RING_NERR
+};
+
+/* One vif's backend counters (vmm_net.h struct vmm_net_counters): what
+ * moved, what was dropped and why, and the state of its rings. */
+#define VMM_CTL_FIRST_FRAME_NONE UINT64_MAX
+struct vmm_ctl_vif {
+	uint64_t rx_frames, rx_bytes; /* TAP -> guest */
+	uint64_t tx_frames, tx_bytes; /* guest -> TAP */
+	uint64_t rx_runt;	      /* from the TAP, dropped: shorter than a header */
+	uint64_t rx_oversize;	      /* from the TAP, dropped: larger than a guest buffer */
+	uint64_t rx_err;	      /* TAP read failed */
+	uint64_t tx_err;	      /* TAP write failed: frame dropped */
+	uint64_t kicks, wakes;
+	/* After a restore or an incoming migration: µs from the vCPUs' resume
+	 * to the first frame for the vif's MAC in the guest's ring;
+	 * VMM_CTL_FIRST_FRAME_NONE until then or when the domain never moved. */
+	uint64_t first_frame_us;
+	uint32_t ring;	   /* enum vmm_ctl_ring: NONE, or the one the guest broke */
+	uint32_t ring_err; /* enum vmm_ctl_ring_err: OK iff ring is NONE */
 };
 
 /* A status record decoded: the fixed part and NUL-terminated strings. */
@@ -193,6 +233,7 @@ struct vmm_status {
 	char extra[VMM_CTL_TEXT_MAX + 1];
 	char crash[VMM_CTL_TEXT_MAX + 1];
 	char vif[VMM_CTL_VIF_MAX][VMM_CTL_VIF_TEXT_MAX + 1];
+	struct vmm_ctl_vif vifc[VMM_CTL_VIF_MAX];
 };
 
 /* vmm_msg.c: the codecs. Encoders return the length written or -ENOSPC
@@ -220,5 +261,14 @@ const char *vmm_msg_state_name(uint32_t state);
 /* "save" / "pages", ...: for people. */
 const char *vmm_msg_op_name(uint32_t op);
 const char *vmm_msg_phase_name(uint32_t phase);
+/* A broken ring as one word for scripts: "tx_index", "rx_address",
+ * "tx_length", ...; NULL when no ring is broken (or out of range). */
+const char *vmm_msg_ring_error_name(uint32_t ring, uint32_t err);
+/* vmm_msg_vif.c: one vif's counters for `vmmctl status` and `vm list`.
+ * JSON: one object, the keys of both tools' --json; text: one line,
+ * "<indent>vif I: rx N frames N bytes, ..." with the first frame and a
+ * broken ring when there are. */
+void vmm_msg_vif_json(FILE *f, const struct vmm_ctl_vif *v);
+void vmm_msg_vif_text(FILE *f, const char *indent, unsigned i, const struct vmm_ctl_vif *v);
 
 #endif

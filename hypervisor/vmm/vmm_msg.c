@@ -32,6 +32,19 @@ const char *vmm_msg_phase_name(uint32_t phase)
 	return phase < VMM_MSG_N(vmm_msg_phases) ? vmm_msg_phases[phase] : "unknown";
 }
 
+const char *vmm_msg_ring_error_name(uint32_t ring, uint32_t err)
+{
+	static const char *const names[2][VMM_CTL_RING_NERR - 1] = {
+	    {"tx_index", "tx_address", "tx_length"},
+	    {"rx_index", "rx_address", "rx_length"},
+	};
+
+	if (ring < VMM_CTL_RING_TX || ring > VMM_CTL_RING_RX || err < VMM_CTL_RING_EINDEX ||
+	    err >= VMM_CTL_RING_NERR)
+		return NULL;
+	return names[ring - 1][err - 1];
+}
+
 int vmm_msg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -82,6 +95,13 @@ static int vmm_msg_put_str(uint8_t *buf, size_t cap, size_t *off, const char *s,
 	return 0;
 }
 
+/* A broken ring is named with its reason, a sound one with neither. */
+static int vmm_msg_vif_ok(const struct vmm_ctl_vif *v)
+{
+	return v->ring <= VMM_CTL_RING_RX && v->ring_err < VMM_CTL_RING_NERR &&
+	       (v->ring == VMM_CTL_RING_NONE) == (v->ring_err == VMM_CTL_RING_OK);
+}
+
 int vmm_msg_status_enc(const struct vmm_status *st, void *buf, size_t cap)
 {
 	struct vmm_ctl_status rec = st->rec;
@@ -90,10 +110,14 @@ int vmm_msg_status_enc(const struct vmm_status *st, void *buf, size_t cap)
 
 	if (rec.nvifs > VMM_CTL_VIF_MAX)
 		return -EINVAL;
+	for (uint32_t i = 0; i < rec.nvifs; i++)
+		if (!vmm_msg_vif_ok(&st->vifc[i]))
+			return -EINVAL;
 	if (cap < sizeof(rec))
 		return -ENOSPC;
 	rec.version = VMM_CTL_STATUS_VERSION;
 	rec.size = sizeof(rec);
+	rec.vif_size = sizeof(struct vmm_ctl_vif);
 	memcpy(buf, &rec, sizeof(rec));
 	if ((rc = vmm_msg_put_str(buf, cap, &off, st->name, VMM_CTL_NAME_MAX)) < 0 ||
 	    (rc = vmm_msg_put_str(buf, cap, &off, st->kernel, VMM_CTL_TEXT_MAX)) < 0 ||
@@ -103,7 +127,10 @@ int vmm_msg_status_enc(const struct vmm_status *st, void *buf, size_t cap)
 	for (uint32_t i = 0; i < rec.nvifs; i++)
 		if ((rc = vmm_msg_put_str(buf, cap, &off, st->vif[i], VMM_CTL_VIF_TEXT_MAX)) < 0)
 			return rc;
-	return (int)off;
+	if (cap - off < rec.nvifs * sizeof(struct vmm_ctl_vif))
+		return -ENOSPC;
+	memcpy((uint8_t *)buf + off, st->vifc, rec.nvifs * sizeof(struct vmm_ctl_vif));
+	return (int)(off + rec.nvifs * sizeof(struct vmm_ctl_vif));
 }
 
 /* One string of the status record into out (max bytes + NUL). */
@@ -129,6 +156,28 @@ static int vmm_msg_get_str(const uint8_t *p, size_t len, size_t *off, const char
 	return 0;
 }
 
+/* The vifs' counters after the strings: the count was checked, each
+ * broken-ring pair must name a ring and a reason, or neither. */
+static int vmm_msg_get_vifs(const uint8_t *p, size_t len, size_t *off, struct vmm_status *st,
+			    char *err, size_t errlen)
+{
+	size_t want = st->rec.nvifs * sizeof(struct vmm_ctl_vif);
+
+	if (len - *off < want)
+		return vmm_msg_fail(err, errlen, "status: vif counters: %zu bytes, %zu left", want,
+				    len - *off);
+	memcpy(st->vifc, p + *off, want);
+	*off += want;
+	for (uint32_t i = 0; i < st->rec.nvifs; i++) {
+		const struct vmm_ctl_vif *v = &st->vifc[i];
+
+		if (!vmm_msg_vif_ok(v))
+			return vmm_msg_fail(err, errlen, "status: vif %u: ring %u, error %u", i,
+					    v->ring, v->ring_err);
+	}
+	return 0;
+}
+
 int vmm_msg_status_dec(const void *p, size_t len, struct vmm_status *st, char *err, size_t errlen)
 {
 	struct vmm_ctl_status *r = &st->rec;
@@ -149,6 +198,11 @@ int vmm_msg_status_dec(const void *p, size_t len, struct vmm_status *st, char *e
 		return vmm_msg_fail(err, errlen, "status: too short (%zu bytes, want at least %zu)",
 				    len, sizeof(*r));
 	memcpy(r, p, sizeof(*r));
+	if (r->vif_size != sizeof(struct vmm_ctl_vif))
+		return vmm_msg_fail(err, errlen, "status: vif record %u bytes, want %zu",
+				    r->vif_size, sizeof(struct vmm_ctl_vif));
+	if (r->pad != 0)
+		return vmm_msg_fail(err, errlen, "status: pad %u, want 0", r->pad);
 	if (r->state >= VMM_MSG_N(vmm_msg_states))
 		return vmm_msg_fail(err, errlen, "status: unknown state %u", r->state);
 	if (r->nvifs > VMM_CTL_VIF_MAX)
@@ -172,6 +226,8 @@ int vmm_msg_status_dec(const void *p, size_t len, struct vmm_status *st, char *e
 					  errlen)) < 0)
 			return rc;
 	}
+	if ((rc = vmm_msg_get_vifs(p, len, &off, st, err, errlen)) < 0)
+		return rc;
 	if (off != len)
 		return vmm_msg_fail(err, errlen, "status: %zu trailing bytes", len - off);
 	return 0;

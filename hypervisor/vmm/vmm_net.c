@@ -775,3 +775,18 @@ const struct hv_dev_ops vmm_net_dev_ops = {
     .save = net_dev_save,
     .load = net_dev_load,
 };
+
+int vmm_net_ring_broken(struct vmm *vmm, unsigned i, int *rx, enum vmm_net_ring_err *why)
+{
+	struct vmm_net *net = &vmm->net;
+	struct vmm_net_dev *d;
+
+	if (i >= net->ndevs || net->stop_fd < 0)
+		return -ENODEV;
+	d = &net->dev[i];
+	pthread_mutex_lock(&net->busy);
+	*rx = !d->tx.err && d->rx.err; /* net_log_broken names TX first, so do we */
+	*why = d->tx.err ? d->tx.err : d->rx.err;
+	pthread_mutex_unlock(&net->busy);
+	return 0;
+}

@@ -121,6 +121,10 @@ void vmm_net_dirty_take(struct vmm *vmm, uint64_t *bitmap, uint64_t nwords);
 /* A consistent copy of vif i's counters (taken under the threads' lock);
  * -ENODEV for a vif that is not there. */
 int vmm_net_counters_get(struct vmm *vmm, unsigned i, struct vmm_net_counters *out);
+/* Whether the guest broke vif i's rings (the device stopped): *why is
+ * VMM_NET_RING_OK if not, else the reason and *rx the ring (TX first when
+ * both). -ENODEV for a vif that is not there. */
+int vmm_net_ring_broken(struct vmm *vmm, unsigned i, int *rx, enum vmm_net_ring_err *why);
 extern const struct hv_dev_ops vmm_net_dev_ops; /* ctx: the vmm */
 
 #endif

@@ -28,7 +28,8 @@ static void vmmctl_usage(FILE *f)
 		   "commands:\n"
 		   "  pause            stop the vCPUs\n"
 		   "  unpause          resume them\n"
-		   "  status [--json]  state, memory, vCPUs, uptime, CPU time\n"
+		   "  status [--json]  state, memory, vCPUs, uptime, CPU time, and per vif\n"
+		   "                   frames/bytes moved, drops by reason, a broken ring\n"
 		   "  save [-p] [-v] FILE\n"
 		   "                   save to FILE; the domain is destroyed afterwards\n"
 		   "                   unless -p leaves it paused; -v prints progress\n"
@@ -113,6 +114,11 @@ static void vmmctl_status_json(const struct vmm_status *st)
 		printf(i ? "," : "");
 		vmmctl_json_str(st->vif[i]);
 	}
+	printf("],\"vifs\":[");
+	for (uint32_t i = 0; i < r->nvifs; i++) {
+		printf(i ? "," : "");
+		vmm_msg_vif_json(stdout, &st->vifc[i]);
+	}
 	printf("]");
 	if (r->state == 3) /* halted */
 		printf(",\"halt_status\":%lld", (long long)r->halt_status);
@@ -165,6 +171,8 @@ static int vmmctl_status(const char *sock, int json)
 	       (double)r->cpu_time_us / 1e6);
 	if (r->op.op != VMM_CTL_OP_NONE)
 		vmmctl_progress_line(stdout, "", &r->op);
+	for (uint32_t i = 0; i < r->nvifs; i++)
+		vmm_msg_vif_text(stdout, "", i, &st.vifc[i]);
 	return 0;
 }
 

@@ -1,9 +1,9 @@
 /*
  * Fuzz harness for migrated's control-request decoder (mig_ctl.c) and the
- * LIST reply decoder `vm` uses: bytes 0-1 pick the request type (low byte
- * added to 0x0300), the rest is the payload. A request is decoded with
- * every string NUL-terminated within its bound and pointers inside the
- * payload, or refused with a message.
+ * LIST reply decoder `vm` uses (entries with vif counters): bytes 0-1
+ * pick the request type (low byte added to 0x0300), the rest is the
+ * payload. A request is decoded with every string NUL-terminated within
+ * its bound and pointers inside the payload, or refused with a message.
  */
 #include <string.h>
 
@@ -42,7 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		TRAP_IF(!err[0]);
 		return 0;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		TRAP_IF(strlen(d[i].name) > MIG_CTL_DOM_MAX || d[i].state >= MIG_DOM_STATE_N);
+		TRAP_IF(d[i].nvifs > MIG_CTL_VIF_MAX ||
+			(d[i].nvifs && d[i].vifs != MIG_CTL_VIFS_OK));
+		for (uint32_t k = 0; k < d[i].nvifs; k++)
+			TRAP_IF(d[i].vif[k].ring > MIG_CTL_RING_RX ||
+				(d[i].vif[k].ring == 0) != (d[i].vif[k].ring_err == 0));
+	}
 	return 0;
 }

@@ -2,10 +2,11 @@
  * Fuzz harness for the vmm control records' decoders (vmm_msg.c,
  * vmm_msg_mig.c): byte 0 modulo 5 picks the record (0 status, 1 progress,
  * 2 migrate request, 3 migration progress, 4 migration result), the rest
- * is its payload. A record is either decoded, with every string
- * NUL-terminated within its bound and every count and enum in range, and
- * then (where an encoder exists) re-encodes to the same bytes, or refused
- * with a message; nothing is read outside the input.
+ * is its payload (status: version 2, with the vifs' counters). A record
+ * is either decoded, with every string NUL-terminated within its bound and
+ * every count and enum in range, and then (where an encoder exists)
+ * re-encodes to the same bytes, or refused with a message; nothing is
+ * read outside the input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ static void fuzz_status(const uint8_t *rec, size_t len)
 	}
 	TRAP_IF(st.rec.nvifs > VMM_CTL_VIF_MAX || st.rec.state > 4);
 	TRAP_IF(strlen(st.name) > VMM_CTL_NAME_MAX || strlen(st.crash) > VMM_CTL_TEXT_MAX);
+	for (uint32_t i = 0; i < st.rec.nvifs; i++) /* a broken ring always has a name */
+		TRAP_IF((st.vifc[i].ring != VMM_CTL_RING_NONE) !=
+			(vmm_msg_ring_error_name(st.vifc[i].ring, st.vifc[i].ring_err) != NULL));
 	int n = vmm_msg_status_enc(&st, again, sizeof(again));
 	TRAP_IF(n < 0 || (size_t)n != len || memcmp(again, rec, len) != 0);
 }

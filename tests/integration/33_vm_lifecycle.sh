@@ -5,7 +5,8 @@
 # pause/unpause (the guest's counter stops and goes on), save (the vmm
 # ends, the domain leaves the list), restore (verify=ok on the console),
 # shutdown, destroy, a crashing guest kept as crashed until destroy, and a
-# console flood to a client that stopped reading (migrated still answers).
+# console flood to a client that stopped reading (migrated still answers),
+# a stopped vmm (`vm list` waits for it a bounded time, others not at all).
 #
 #   netns tvPID-h1 (eth0 10.0.1.1 on ul1)
 #     migrated ─┬─ vmm d33 (dirtier 128 MiB, ws=16 rate=10)
@@ -102,6 +103,36 @@ mig_vm 1 list --json | jq -e '.[] | select(.name == "c33") | .note | test("crash
 sleep 0.5
 [ "$(mig_state 1 c33)" = crashed ] || topo_fail "crashed domain restarted or dropped"
 mig_vm 1 destroy c33
+
+# A stopped vmm (SIGSTOP) does not answer STATUS: `vm list` waits for it
+# at most ~1 s (MIG_LIST_TIMEOUT_MS) and shows its vif counters as
+# no_answer, while migrated's loop serves other clients meanwhile; once
+# the vmm runs again the counters are back ("ok": the dirtier has none).
+mig_dom "$d/s33.cfg" s33 32 "ws=1 rate=1"
+mig_vm 1 create "$d/s33.cfg" >/dev/null || topo_fail "create s33"
+spid=$(mig_vm 1 list -l --json | jq -r '.[] | select(.name == "s33") | .pid')
+[ "$(mig_vm 1 list --json | jq -r '.[] | select(.name == "s33") | .vif_counters')" = ok ] ||
+	topo_fail "s33 counters: $(mig_vm 1 list --json)"
+[[ "$spid" =~ ^[1-9][0-9]*$ ]] || topo_fail "s33 pid: '$spid'"
+kill -STOP "$spid"
+t0=$(date +%s%N)
+mig_vm 1 list --json >"$d/stalled.json" &
+lpid=$!
+sleep 0.2
+rc=0; msg=$(mig_vm 1 pause nosuch 2>&1) || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc -eq 1 ] && [ "$ms" -lt 800 ] || topo_fail "another client waited $ms ms (rc $rc: $msg)"
+wait "$lpid" || topo_fail "vm list failed with a stopped vmm"
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$spid"
+[ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ] || topo_fail "vm list with a stopped vmm took $ms ms"
+jq -e '.[] | select(.name == "s33") | .vif_counters == "no_answer" and .state == "running"' \
+	"$d/stalled.json" >/dev/null || topo_fail "stalled list: $(cat "$d/stalled.json")"
+mig_vm 1 list -l | grep -qx '    vifs: no answer from the vmm' && topo_fail "no answer after SIGCONT"
+[ "$(mig_vm 1 list --json | jq -r '.[] | select(.name == "s33") | .vif_counters')" = ok ] ||
+	topo_fail "s33 counters after SIGCONT: $(mig_vm 1 list --json)"
+mig_vm 1 destroy s33
+mig_wait_state 1 s33 "" 30 || topo_fail "s33 still listed after destroy"
 
 # A guest that writes its console as fast as it can, watched by a console
 # client that stopped reading: migrated still answers at once (the client's

@@ -6,7 +6,8 @@
 # and h3's neighbour entry for the guest's IP keeps the guest's MAC (its
 # IP and MAC unchanged). The vmm on the source is gone, the TAPs migrated
 # made are removed with their domain; a vif on a bridge the host lacks is
-# refused, naming it. Layout: lib/cluster.sh.
+# refused, naming it. After the moves `vm list` on h1 shows the vif's
+# counters with the first frame's delay. Layout: lib/cluster.sh.
 set -eu
 # shellcheck source=lib/cluster.sh
 . "$(dirname "$0")/lib/cluster.sh"
@@ -40,6 +41,15 @@ echo "$r" | jq -e '.pings_sent > 300 and (.lost_by_window | length) == 2
 echo "$r" | jq -e '.tcp_session_ok and .tcp_lines > 300' >/dev/null || topo_fail "TCP session: $r"
 [ "$(cluster_neigh 3 10.97.0.11)" = "$MAC" ] || topo_fail "h3 neigh after: $(topo_exec h3 ip neigh)"
 topo_wait_ping h3 10.97.0.11 5 || topo_fail "no ping after the moves"
+# The guest arrived on h1 (second move): migrated's `vm list` shows its
+# vmm's counters, with the time its first frame took after the resume.
+l=$(mig_vm 1 list --json) || topo_fail "vm list --json on h1"
+echo "$l" | jq -e '.[] | select(.name == "e45") | .vif_counters == "ok"
+	and (.vifs | length) == 1 and (.vifs[0].first_frame_ms | type) == "number"
+	and .vifs[0].rx_frames > 0 and .vifs[0].ring_error == null' >/dev/null ||
+	topo_fail "vm list on h1 after the move: $l"
+mig_vm 1 list -l | grep -qE '^    vif 0: rx [0-9]+ frames .*; first frame [0-9.]+ ms$' ||
+	topo_fail "vm list -l on h1: $(mig_vm 1 list -l)"
 d1=$(sed -n 1p "$TOPO_DIR/migrations" | jq .downtime_ms)
 d2=$(sed -n 2p "$TOPO_DIR/migrations" | jq .downtime_ms)
 echo "PASS: $(echo "$r" | jq -r '"\(.pings_sent) pings, \(.pings_lost) lost (by migration \(.lost_by_window)), longest gap \(.longest_gap_ms) ms, TCP \(.tcp_lines) lines ok"'); downtime $d1 ms, $d2 ms"

@@ -96,12 +96,64 @@ static void test_list(void **state)
 	assert_string_equal(err, "list: entry 0: unterminated string");
 }
 
+/* Decodes one entry d; "" for accepted, else the message. */
+static const char *list_one(const struct mig_ctl_dom *d)
+{
+	static char err[128];
+	struct mig_ctl_list_hdr h = {MIG_CTL_LIST_VERSION, 1};
+	const struct mig_ctl_dom *out;
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), d, sizeof(*d));
+	if (mig_ctl_list_dec(buf, sizeof(h) + sizeof(*d), &out, err, sizeof(err)) == 1)
+		return "";
+	return err;
+}
+
+static void test_list_vifs(void **state)
+{
+	static struct mig_ctl_dom d;
+	struct mig_ctl_list_hdr old = {1, 0};
+	const struct mig_ctl_dom *out;
+	char err[128];
+
+	(void)state;
+	snprintf(d.name, sizeof(d.name), "web1");
+	d.vifs = MIG_CTL_VIFS_OK;
+	d.nvifs = 2;
+	d.vif[0] = (struct mig_ctl_vif){.rx_frames = 3, .rx_runt = 1, .first_frame_us = 900};
+	d.vif[1] = (struct mig_ctl_vif){.first_frame_us = UINT64_MAX, .ring = 1, .ring_err = 3};
+	assert_string_equal(list_one(&d), "");
+	memcpy(buf, &old, sizeof(old));
+	assert_int_equal(mig_ctl_list_dec(buf, sizeof(old), &out, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "list: version 1, want 2");
+	d.nvifs = MIG_CTL_VIF_MAX + 1;
+	assert_string_equal(list_one(&d), "list: entry 0: 5 vifs");
+	d.nvifs = 1;
+	d.vifs = MIG_CTL_VIFS_NOANSWER; /* no counters without an answer */
+	assert_string_equal(list_one(&d), "list: entry 0: 1 vifs");
+	d.vifs = MIG_CTL_VIFS_N;
+	assert_string_equal(list_one(&d), "list: entry 0: vifs 3");
+	d.vifs = MIG_CTL_VIFS_OK;
+	d.nvifs = 2;
+	d.vif[1].ring = 0; /* a reason without a ring */
+	assert_string_equal(list_one(&d), "list: entry 0: vif 1: ring 0, error 3");
+	d.vif[1].ring = 3;
+	assert_string_equal(list_one(&d), "list: entry 0: vif 1: ring 3, error 3");
+	d.vif[1].ring = 2;
+	d.vif[1].ring_err = 4;
+	assert_string_equal(list_one(&d), "list: entry 0: vif 1: ring 2, error 4");
+	d.vif[1].ring_err = 0;
+	assert_string_equal(list_one(&d), "list: entry 0: vif 1: ring 2, error 0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trips),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_list_vifs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
