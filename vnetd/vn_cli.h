@@ -73,6 +73,9 @@ int vn_list(struct vn_cli *cli, const char *what, uint16_t type, const void *req
 	    vn_reply_cb cb);
 /* Parses a vnet id argument of command `cmd`; -EINVAL after printing why. */
 int vn_id_arg(const struct vn_cli *cli, const char *cmd, const char *s, uint8_t id[16]);
+/* Request `type` of command argv[0] whose payload is the vnet id argv[1]
+ * (vnet-delete, sa-rekey, varp-flush ID): a VN_EXIT_* code. */
+int vn_id_request(struct vn_cli *cli, char **argv, uint16_t type);
 
 /* vnet-create FILE (vn_create.c): the table's run function. */
 int vn_create_run(struct vn_cli *cli, int argc, char **argv);

@@ -171,23 +171,15 @@ static int vn_varp_list(struct vn_cli *cli, int argc, char **argv)
 
 static int vn_varp_flush(struct vn_cli *cli, int argc, char **argv)
 {
-	uint8_t id[16];
-
 	if (argc < 2)
 		return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, NULL, 0, NULL);
-	if (vn_id_arg(cli, argv[0], argv[1], id) < 0)
-		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, id, sizeof(id), NULL);
+	return vn_id_request(cli, argv, CTL_VN_VARP_FLUSH);
 }
 
 static int vn_sa_rekey(struct vn_cli *cli, int argc, char **argv)
 {
-	uint8_t id[16];
-
 	(void)argc;
-	if (vn_id_arg(cli, argv[0], argv[1], id) < 0)
-		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_SA_REKEY, id, sizeof(id), NULL);
+	return vn_id_request(cli, argv, CTL_VN_SA_REKEY);
 }
 
 static int vn_stats(struct vn_cli *cli, int argc, char **argv)

@@ -44,14 +44,19 @@ int vn_id_arg(const struct vn_cli *cli, const char *cmd, const char *s, uint8_t 
 	return 0;
 }
 
-static int vn_vnet_delete(struct vn_cli *cli, int argc, char **argv)
+int vn_id_request(struct vn_cli *cli, char **argv, uint16_t type)
 {
 	uint8_t id[16];
 
-	(void)argc;
 	if (vn_id_arg(cli, argv[0], argv[1], id) < 0)
 		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_VNET_DELETE, id, sizeof(id), NULL);
+	return vn_request(cli, argv[0], type, id, sizeof(id), NULL);
+}
+
+static int vn_vnet_delete(struct vn_cli *cli, int argc, char **argv)
+{
+	(void)argc;
+	return vn_id_request(cli, argv, CTL_VN_VNET_DELETE);
 }
 
 static int vn_vnet_list(struct vn_cli *cli, int argc, char **argv)
