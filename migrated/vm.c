@@ -1,7 +1,8 @@
 /*
  * vm: the CLI of migrated (DESIGN.md section 4). Each command is one
  * request on migrated's control socket (mig_ctl.h) and its reply; `cert`
- * makes the cluster's TLS files locally and needs no daemon. See
+ * makes the cluster's TLS files locally and needs no daemon; `vnet-*` go
+ * to vnetd's socket instead (vm_vnet.c). See
  * `vm --help` and migrated/README.md for the exit codes.
  */
 #include <errno.h>
