@@ -1,7 +1,8 @@
 /*
  * vm: the CLI of migrated (DESIGN.md section 4). Each command is one
  * request on migrated's control socket (mig_ctl.h) and its reply; `cert`
- * makes the cluster's TLS files locally and needs no daemon. See
+ * makes the cluster's TLS files locally and needs no daemon; `vnet-*` go
+ * to vnetd's socket instead (vm_vnet.c). See
  * `vm --help` and migrated/README.md for the exit codes.
  */
 #include <errno.h>
@@ -18,12 +19,17 @@
 #include "out.h"
 #include "vm.h"
 #include "vmm_ctl.h"
+#include "vnetd_conf.h"
 
 static void vm_usage(FILE *f)
 {
-	fprintf(f, "usage: vm [-s SOCKET] [-c CONFIG] COMMAND [args]\n"
+	fprintf(f, "usage: vm [-s SOCKET] [-c CONFIG] [--vnetd-socket PATH | --vnetd-config FILE]\n"
+		   "          COMMAND [args]\n"
 		   "  -s SOCKET   migrated's control socket (default: (control-socket) of CONFIG)\n"
 		   "  -c CONFIG   migrated's config (default " MIG_CONF_DEFAULT ")\n"
+		   "  --vnetd-socket PATH  vnetd's control socket, for the vnet-* commands\n"
+		   "              (default: (control-socket) of the vnetd config)\n"
+		   "  --vnetd-config FILE  vnetd's config (default " VNETD_CONF_DEFAULT ")\n"
 		   "commands:\n"
 		   "  create FILE [key=value ...]   start a domain from an xl-style config\n"
 		   "  list [-l|--long] [--json]     Name, ID, Mem(MB), VCPUs, State, Time(s);\n"
@@ -41,10 +47,15 @@ static void vm_usage(FILE *f)
 		   "  cert ca --out DIR             make a cluster CA (DIR/ca.pem, DIR/ca.key)\n"
 		   "  cert host --ca DIR --name NAME [--ip ADDR]... --out DIR\n"
 		   "                                make a host certificate (DIR/host.pem, .key)\n"
+		   "  vnet-create FILE              create the vnets FILE defines (vnetd)\n"
+		   "  vnet-delete ID                delete vnet ID: its TAP and bridge (vnetd)\n"
+		   "  vnet-list [-l] [--json]       list vnetd's vnets\n"
 		   "DOM is a domain name or id. `vm COMMAND --help` says more.\n"
 		   "Exit status: 0 done; 1 migrated or the domain's vmm refused or failed it;\n"
 		   "2 bad usage, bad config file, or migrated unreachable; 3 a migration whose\n"
-		   "outcome is unknown (the message says how to resolve it).\n");
+		   "outcome is unknown (the message says how to resolve it). vnet-* exit as\n"
+		   "`vn` does: 0 done, 1 refused by vnetd, 2 bad usage or file, 3 vnetd\n"
+		   "unreachable.\n");
 }
 
 int vm_connect(struct vm_ctx *v, int timeout_ms)
@@ -354,9 +365,12 @@ int main(int argc, char **argv)
 {
 	static struct vm_ctx v = {.fd = -1};
 	static struct mig_conf conf;
-	const char *conf_path = MIG_CONF_DEFAULT;
+	const char *conf_path = MIG_CONF_DEFAULT, *vnetd_sock = NULL, *vnetd_conf = NULL;
 	bool conf_given = false;
-	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
+					      {"vnetd-socket", required_argument, NULL, 'S'},
+					      {"vnetd-config", required_argument, NULL, 'C'},
+					      {NULL, 0, NULL, 0}};
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+s:c:h", lopts, NULL)) != -1) {
@@ -367,6 +381,12 @@ int main(int argc, char **argv)
 		case 'c':
 			conf_path = optarg;
 			conf_given = true;
+			break;
+		case 'S':
+			vnetd_sock = optarg;
+			break;
+		case 'C':
+			vnetd_conf = optarg;
 			break;
 		case 'h':
 			vm_usage(stdout);
@@ -384,6 +404,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (!strcmp(argv[0], "cert"))
 		return vm_cmd_cert(argc, argv);
+	if (vm_is_vnet_cmd(argv[0]))
+		return vm_cmd_vnet(vnetd_sock, vnetd_conf, argc, argv);
 	if (!v.sock && !(v.sock = vm_default_sock(conf_path, conf_given, &conf)))
 		return VM_EXIT_USAGE;
 	for (size_t i = 0; i < sizeof(vm_cmds) / sizeof(vm_cmds[0]); i++) {

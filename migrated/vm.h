@@ -31,5 +31,10 @@ int vm_print_error(const void *p, size_t len);
 int vm_cmd_migrate(struct vm_ctx *v, int argc, char **argv);
 int vm_cmd_console(struct vm_ctx *v, int argc, char **argv);
 int vm_cmd_cert(int argc, char **argv);
+/* vnet-create, vnet-delete, vnet-list (vm_vnet.c): vnetd at `sock`, else
+ * at the control-socket of `conf`, else of vnetd's default config. Exit
+ * codes are vn's: 0 ok, 1 refused, 2 usage, 3 vnetd unreachable. */
+bool vm_is_vnet_cmd(const char *name);
+int vm_cmd_vnet(const char *sock, const char *conf, int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * vn: the vnetd command-line client. Parses the global options, finds the
- * command in the table, and lets the command build its request and print
- * the reply records through common's out.h (text or --json).
+ * command in the tables (the vnet commands are vncli's, shared with vm),
+ * and lets the command build its request and print the reply records
+ * through common's out.h (text or --json).
  *
  * Exit codes: 0 ok, 1 the daemon refused (its one-line error is printed),
  * 2 usage error, 3 cannot reach the daemon.
@@ -15,6 +16,9 @@
 #include "vn_cmd.h"
 #include "vnetd_conf.h"
 
+/* vncli's vnet commands first, then vn's own. */
+static const struct vn_cmd *const vn_tables[] = {vn_vnet_cmds, vn_cmds};
+
 static void vn_usage(FILE *f)
 {
 	fprintf(f, "usage: vn [-s SOCKET] [--json] COMMAND [ARGS]\n"
@@ -22,27 +26,22 @@ static void vn_usage(FILE *f)
 		   "Talks to vnetd over its control socket (default: the control-socket\n"
 		   "of " VNETD_CONF_DEFAULT ", else /run/tern/vnetd.sock).\n\n"
 		   "commands:\n");
-	for (const struct vn_cmd *c = vn_cmds; c->name; c++)
-		fprintf(f, "  %-12s %s\n", c->name, c->summary);
+	for (size_t t = 0; t < sizeof(vn_tables) / sizeof(vn_tables[0]); t++) {
+		for (const struct vn_cmd *c = vn_tables[t]; c->name; c++)
+			fprintf(f, "  %-12s %s\n", c->name, c->summary);
+	}
 	fprintf(f, "\nexit status: 0 ok, 1 refused by vnetd, 2 usage error, "
 		   "3 cannot reach vnetd\n");
 }
 
-static const struct vn_cmd *vn_cmd_find(const char *name)
+static const struct vn_cmd *vn_find(const char *name)
 {
-	for (const struct vn_cmd *c = vn_cmds; c->name; c++) {
-		if (strcmp(c->name, name) == 0)
-			return c;
-	}
-	return NULL;
+	const struct vn_cmd *c = vn_cmd_find(vn_vnet_cmds, name);
+
+	return c ? c : vn_cmd_find(vn_cmds, name);
 }
 
-void vn_cmd_help(FILE *f, const struct vn_cmd *c)
-{
-	fprintf(f, "usage: vn [-s SOCKET] [--json] %s %s\n\n%s\n", c->name, c->args, c->help);
-}
-
-static int vn_help(int argc, char **argv)
+static int vn_help(const struct vn_cli *cli, int argc, char **argv)
 {
 	const struct vn_cmd *c;
 
@@ -50,27 +49,17 @@ static int vn_help(int argc, char **argv)
 		vn_usage(stdout);
 		return VN_EXIT_OK;
 	}
-	c = vn_cmd_find(argv[1]);
+	c = vn_find(argv[1]);
 	if (!c) {
 		fprintf(stderr, "vn: help: unknown command '%s'\n", argv[1]);
 		return VN_EXIT_USAGE;
 	}
-	vn_cmd_help(stdout, c);
+	vn_cmd_help(cli, stdout, c);
 	return VN_EXIT_OK;
 }
 
-/* The control socket of the default config, or its built-in default. */
-static void vn_default_socket(struct vn_cli *cli)
-{
-	struct vnetd_conf conf;
-	struct sxp_error err;
-
-	if (vnetd_conf_load(&conf, VNETD_CONF_DEFAULT, true, &err) < 0)
-		vnetd_conf_defaults(&conf);
-	snprintf(cli->socket, sizeof(cli->socket), "%s", conf.control_socket);
-}
-
-static int vn_global_opts(struct vn_cli *cli, int argc, char **argv)
+/* Sets *sock to the -s argument, if any. */
+static int vn_global_opts(struct vn_cli *cli, const char **sock, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
@@ -84,11 +73,7 @@ static int vn_global_opts(struct vn_cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (strlen(optarg) >= sizeof(cli->socket)) {
-				fprintf(stderr, "vn: -s: socket path too long\n");
-				return -1;
-			}
-			strcpy(cli->socket, optarg);
+			*sock = optarg;
 			break;
 		case 'j':
 			cli->json = true;
@@ -106,11 +91,11 @@ static int vn_global_opts(struct vn_cli *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct vn_cli cli = {0};
+	struct vn_cli cli = {.prog = "vn", .usage = "vn [-s SOCKET] [--json]"};
+	const char *sock = NULL;
 	const struct vn_cmd *c;
 
-	vn_default_socket(&cli);
-	if (vn_global_opts(&cli, argc, argv) < 0)
+	if (vn_global_opts(&cli, &sock, argc, argv) < 0 || vn_cli_socket(&cli, sock, NULL) < 0)
 		return VN_EXIT_USAGE;
 	argc -= optind;
 	argv += optind;
@@ -119,8 +104,8 @@ int main(int argc, char **argv)
 		return VN_EXIT_USAGE;
 	}
 	if (strcmp(argv[0], "help") == 0)
-		return vn_help(argc, argv);
-	c = vn_cmd_find(argv[0]);
+		return vn_help(&cli, argc, argv);
+	c = vn_find(argv[0]);
 	if (!c) {
 		fprintf(stderr, "vn: unknown command '%s' (try vn --help)\n", argv[0]);
 		return VN_EXIT_USAGE;

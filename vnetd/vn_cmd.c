@@ -1,8 +1,7 @@
-/* vn's commands: the table, option parsing and the list printers. */
+/* vn's own commands (the vnet ones are vncli's): the table and the list
+ * printers. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "vn_cmd.h"
@@ -25,29 +24,6 @@ static const char *vn_addr_text(const uint8_t addr[16], char buf[VNET_ADDR_STRLE
 
 	memcpy(a.b, addr, sizeof(a.b));
 	return vnet_addr_str(&a, buf);
-}
-
-static int vn_vnet_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
-{
-	size_t n = vn_ctl_count(len, sizeof(struct vn_ctl_vnet));
-	struct vn_ctl_vnet v;
-	struct vnet_id vid;
-	char id[VNET_ID_STRLEN];
-
-	for (size_t i = 0; i < n; i++) {
-		if (vn_ctl_vnet_decode(p, len, i, &v) < 0)
-			return -EPROTO;
-		memcpy(vid.b, v.id, sizeof(vid.b));
-		out_obj_begin(&cli->out);
-		out_str(&cli->out, "id", "vnet", vnet_id_str(&vid, id));
-		out_str(&cli->out, "bridge", "bridge", v.bridge);
-		out_str(&cli->out, "vnetif", "vnetif", v.vnetif);
-		out_str(&cli->out, "security", "security", vn_ctl_security_name(v.security));
-		out_str(&cli->out, "suite", "suite", v.suite);
-		out_u64(&cli->out, "mtu", "mtu", v.mtu);
-		out_obj_end(&cli->out);
-	}
-	return len == n * sizeof(v) ? 0 : -EPROTO;
 }
 
 static int vn_peer_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
@@ -148,73 +124,20 @@ static int vn_sa_rec(struct vn_cli *cli, const uint8_t *p, size_t len)
 	return len == n * sizeof(sa) ? 0 : -EPROTO;
 }
 
-/* A list request whose output is shown only if the whole reply arrived. */
-static int vn_list(struct vn_cli *cli, const char *what, uint16_t type, const void *req,
-		   size_t req_len, vn_reply_cb cb)
-{
-	char *text = NULL;
-	size_t text_len = 0;
-	FILE *mem = open_memstream(&text, &text_len);
-	int rc;
-
-	if (!mem) {
-		fprintf(stderr, "vn: %s: %s\n", what, strerror(errno));
-		return VN_EXIT_UNREACHABLE;
-	}
-	out_init(&cli->out, mem, cli->json);
-	out_begin(&cli->out);
-	rc = vn_request(cli, what, type, req, req_len, cb);
-	out_end(&cli->out);
-	fclose(mem);
-	if (rc == VN_EXIT_OK)
-		fwrite(text, 1, text_len, stdout);
-	free(text);
-	return rc;
-}
-
-static int vn_id_arg(const char *cmd, const char *s, uint8_t id[16])
-{
-	struct vnet_id vid;
-	char why[128];
-
-	if (vnet_id_parse(s, &vid, why, sizeof(why)) != VNET_ID_OK) {
-		fprintf(stderr, "vn: %s: vnet id '%s': %s\n", cmd, s, why);
-		return -EINVAL;
-	}
-	memcpy(id, vid.b, 16);
-	return 0;
-}
-
-static int vn_vnet_delete(struct vn_cli *cli, int argc, char **argv)
-{
-	uint8_t id[16];
-
-	(void)argc;
-	if (vn_id_arg(argv[0], argv[1], id) < 0)
-		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_VNET_DELETE, id, sizeof(id), NULL);
-}
-
-static int vn_vnet_list(struct vn_cli *cli, int argc, char **argv)
-{
-	(void)argc;
-	return vn_list(cli, argv[0], CTL_VN_VNET_LIST, NULL, 0, vn_vnet_rec);
-}
-
 /* Encodes the HOST argument of peer-add/peer-del; -1 after printing why. */
-static int vn_host_arg(char **argv, uint8_t buf[VN_CTL_HOST])
+static int vn_host_arg(const struct vn_cli *cli, char **argv, uint8_t buf[VN_CTL_HOST])
 {
 	int n = vn_ctl_host_encode(buf, VN_CTL_HOST, argv[1]);
 
 	if (n < 0)
-		fprintf(stderr, "vn: %s: bad host '%s'\n", argv[0], argv[1]);
+		fprintf(stderr, "%s: %s: bad host '%s'\n", cli->prog, argv[0], argv[1]);
 	return n;
 }
 
 static int vn_peer_add(struct vn_cli *cli, int argc, char **argv)
 {
 	uint8_t buf[VN_CTL_HOST];
-	int n = vn_host_arg(argv, buf);
+	int n = vn_host_arg(cli, argv, buf);
 
 	(void)argc;
 	if (n < 0)
@@ -226,7 +149,7 @@ static int vn_peer_add(struct vn_cli *cli, int argc, char **argv)
 static int vn_peer_del(struct vn_cli *cli, int argc, char **argv)
 {
 	uint8_t buf[VN_CTL_HOST];
-	int n = vn_host_arg(argv, buf);
+	int n = vn_host_arg(cli, argv, buf);
 
 	(void)argc;
 	if (n < 0)
@@ -248,23 +171,15 @@ static int vn_varp_list(struct vn_cli *cli, int argc, char **argv)
 
 static int vn_varp_flush(struct vn_cli *cli, int argc, char **argv)
 {
-	uint8_t id[16];
-
 	if (argc < 2)
 		return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, NULL, 0, NULL);
-	if (vn_id_arg(argv[0], argv[1], id) < 0)
-		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_VARP_FLUSH, id, sizeof(id), NULL);
+	return vn_id_request(cli, argv, CTL_VN_VARP_FLUSH);
 }
 
 static int vn_sa_rekey(struct vn_cli *cli, int argc, char **argv)
 {
-	uint8_t id[16];
-
 	(void)argc;
-	if (vn_id_arg(argv[0], argv[1], id) < 0)
-		return VN_EXIT_USAGE;
-	return vn_request(cli, argv[0], CTL_VN_SA_REKEY, id, sizeof(id), NULL);
+	return vn_id_request(cli, argv, CTL_VN_SA_REKEY);
 }
 
 static int vn_stats(struct vn_cli *cli, int argc, char **argv)
@@ -282,15 +197,6 @@ static int vn_sa_list(struct vn_cli *cli, int argc, char **argv)
 }
 
 const struct vn_cmd vn_cmds[] = {
-    {"vnet-create", "FILE", "create the vnets defined in FILE",
-     "Sends every (vnet ...) definition of FILE to vnetd, which creates the\n"
-     "bridge and TAP of each and persists it. Either all are created or none.",
-     2, 2, 0, vn_create_run},
-    {"vnet-delete", "ID", "delete a vnet",
-     "Removes the vnet's TAP and (if vnetd created it) its bridge, and forgets it.", 2, 2, 0,
-     vn_vnet_delete},
-    {"vnet-list", "[--json]", "list vnets", "One line (or JSON object) per vnet.", 1, 1, 0,
-     vn_vnet_list},
     {"peer-add", "HOST", "forward floods to HOST by unicast",
      "HOST is a name (resolved with DNS or /etc/hosts) or an address. Multicast\n"
      "traffic (VARP and flooded frames) is also sent to it by unicast.",
@@ -326,40 +232,3 @@ const struct vn_cmd vn_cmds[] = {
      2, 2, 0, vn_sa_rekey},
     {NULL, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
-
-int vn_cmd_run(struct vn_cli *cli, const struct vn_cmd *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"keys", no_argument, NULL, 'k'},
-	    {NULL, 0, NULL, 0},
-	};
-	int ch;
-
-	optind = 1; /* argv[0] is the command name */
-	while ((ch = getopt_long(argc, argv, "+jhk", opts, NULL)) != -1) {
-		if (ch == 'j') {
-			cli->json = true;
-		} else if (ch == 'h') {
-			vn_cmd_help(stdout, c);
-			return VN_EXIT_OK;
-		} else if (ch == 'k' && (c->opts & VN_OPT_KEYS)) {
-			cli->keys = true;
-		} else {
-			fprintf(stderr, "vn: %s: unknown option\n", c->name);
-			vn_cmd_help(stderr, c);
-			return VN_EXIT_USAGE;
-		}
-	}
-	/* Keep the command name in front of its operands. */
-	argv[optind - 1] = argv[0];
-	argc -= optind - 1;
-	argv += optind - 1;
-	if (argc < c->min_args || argc > c->max_args) {
-		fprintf(stderr, "vn: %s: wrong number of arguments\n", c->name);
-		vn_cmd_help(stderr, c);
-		return VN_EXIT_USAGE;
-	}
-	return c->run(cli, argc, argv);
-}

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "vn_cmd.h"
+#include "vn_cli.h"
 #include "vn_ctl.h"
 
 /* Reads the whole file; it must fit one control message. */
@@ -43,17 +43,17 @@ int vn_create_run(struct vn_cli *cli, int argc, char **argv)
 
 	(void)argc;
 	if (!realpath(argv[1], abs)) {
-		fprintf(stderr, "vn: vnet-create: %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "%s: vnet-create: %s: %s\n", cli->prog, argv[1], strerror(errno));
 		return VN_EXIT_USAGE;
 	}
 	rc = vn_create_read(abs, text, sizeof(text) - 4096, &len);
 	if (rc < 0) {
-		fprintf(stderr, "vn: vnet-create: %s: %s\n", argv[1], strerror(-rc));
+		fprintf(stderr, "%s: vnet-create: %s: %s\n", cli->prog, argv[1], strerror(-rc));
 		return VN_EXIT_USAGE;
 	}
 	rc = vn_ctl_create_encode(msg, sizeof(msg), abs, text, len);
 	if (rc < 0) {
-		fprintf(stderr, "vn: vnet-create: %s: %s\n", argv[1],
+		fprintf(stderr, "%s: vnet-create: %s: %s\n", cli->prog, argv[1],
 			rc == -EINVAL ? "file is empty" : strerror(-rc));
 		return VN_EXIT_USAGE;
 	}

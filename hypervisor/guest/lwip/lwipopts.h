@@ -53,11 +53,14 @@ extern unsigned char *rt_lwip_heap; /* MEM_SIZE bytes from rt_alloc (rt_lwip.c) 
 #define LWIP_HAVE_LOOPIF 0
 
 #define TCP_MSS 1460
-/* 140 KB: the window, not the guest, limited a host's one-way stream at
- * 32 segments (180 -> 253 MB/s measured by bench/guest-net/one_host); it
- * is only an offer: memory is taken as data actually queues. */
+/* 140 KB each way: at 32 segments the window, not the guest, limited a
+ * host's one-way stream to the guest (180 -> 253 MB/s, bench/guest-net/
+ * one_host) and the send buffer a guest's own stream over a vnet; both
+ * are limits, memory is taken only as data actually queues. lwIP wants
+ * the low-water mark in 16 bits. */
 #define TCP_WND (96 * TCP_MSS)
-#define TCP_SND_BUF (32 * TCP_MSS)
+#define TCP_SND_BUF (96 * TCP_MSS)
+#define TCP_SNDLOWAT (16 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
 #define LWIP_TCP_KEEPALIVE 0
