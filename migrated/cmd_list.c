@@ -18,6 +18,8 @@
 
 /* The vmm's record is carried as is: the two structs must not drift. */
 _Static_assert(sizeof(struct mig_ctl_vif) == sizeof(struct vmm_ctl_vif), "vif record");
+_Static_assert(offsetof(struct mig_ctl_vif, tx_spoofed) == offsetof(struct vmm_ctl_vif, tx_spoofed),
+	       "vif record");
 _Static_assert(offsetof(struct mig_ctl_vif, first_frame_us) ==
 		   offsetof(struct vmm_ctl_vif, first_frame_us),
 	       "vif record");

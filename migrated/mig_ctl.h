@@ -79,7 +79,7 @@ struct mig_ctl_list_hdr {
 #define MIG_CTL_RING_ERR_MAX 3u /* ring_err: 0 ok, 1..3 the reasons */
 struct mig_ctl_vif {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-	uint64_t rx_runt, rx_oversize, rx_err, tx_err;
+	uint64_t rx_runt, rx_oversize, rx_err, tx_err, tx_spoofed;
 	uint64_t kicks, wakes;
 	uint64_t first_frame_us; /* UINT64_MAX: unknown */
 	uint32_t ring, ring_err; /* both 0, or the ring the guest broke and why */

@@ -11,6 +11,11 @@
  *                rewritten (other valid buffers and lengths) while the vmm
  *                reads them, for `ms=` (1500) ms; then a length of 0
  *   mode=kick    kicks for devices 0..9 (only 0 exists)
+ *   mode=spoof   100 frames from a foreign source MAC (02:00:00:00:00:99,
+ *                as if it were a neighbour's), then 10 from its own
+ *
+ * Every other frame it sends is from its vif's own MAC: the vmm drops
+ * (and counts) frames from any other source address.
  *
  * Prints `netbad: <mode> done used=<tx used> kick_ret=<ret of dev 7>`,
  * waits 300 ms (the vmm logs what it saw) and halts 0. The vmm must stay
@@ -29,14 +34,22 @@ static int64_t kick(uint32_t dev)
 	return kick_hc.ret;
 }
 
-/* A 60-byte broadcast frame of the local experimental ethertype. */
-static void frame(uint8_t *f, uint32_t i)
+static const uint8_t *own_mac;
+
+/* A 60-byte broadcast frame of the local experimental ethertype, from
+ * `src` (the vif's MAC unless a test wants a spoofed one). */
+static void frame_from(uint8_t *f, uint32_t i, const uint8_t *src)
 {
 	memset(f, 0, 1514);
 	memset(f, 0xff, 6);
-	f[6] = 0x02;
+	memcpy(f + 6, src, 6);
 	f[12] = 0x88, f[13] = 0xb5;
 	memcpy(f + 14, &i, 4);
+}
+
+static void frame(uint8_t *f, uint32_t i)
+{
+	frame_from(f, i, own_mac);
 }
 
 static void flip(volatile struct tern_net_ring *tx, uint8_t *bufs, uint64_t ms)
@@ -78,6 +91,20 @@ static void flip(volatile struct tern_net_ring *tx, uint8_t *bufs, uint64_t ms)
 	kick(0);
 }
 
+static void post_tx(volatile struct tern_net_ring *tx, uint64_t addr, uint32_t len);
+
+/* Sends n frames from src, one by one, each taken before the next. */
+static void send_from(volatile struct tern_net_ring *tx, uint8_t *buf, const uint8_t *src,
+		      uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		frame_from(buf, i, src);
+		post_tx(tx, (uint64_t)(uintptr_t)buf, 60);
+		for (uint32_t k = 0; tx->used != tx->avail && k < 1000; k++)
+			rt_sys_yield(rt_clock_ns() + 1000000u, 0);
+	}
+}
+
 static void post_tx(volatile struct tern_net_ring *tx, uint64_t addr, uint32_t len)
 {
 	uint32_t a = tx->avail;
@@ -103,6 +130,8 @@ int app_main(void)
 	volatile struct tern_net_ring *tx = (void *)(uintptr_t)bi->net[0].tx_ring;
 	volatile struct tern_net_ring *rx = (void *)(uintptr_t)bi->net[0].rx_ring;
 	uint8_t *bufs = rt_alloc(512 * 2048, RT_PAGE_SIZE);
+	static const uint8_t foreign[6] = {0x02, 0, 0, 0, 0, 0x99};
+	own_mac = bi->net[0].mac;
 	frame(bufs, 0);
 	if (strcmp(mode, "index") == 0) {
 		tx->avail = tx->used + 1000;
@@ -126,6 +155,9 @@ int app_main(void)
 		kick(0);
 	} else if (strcmp(mode, "flip") == 0) {
 		flip(tx, bufs, ms);
+	} else if (strcmp(mode, "spoof") == 0) {
+		send_from(tx, bufs, foreign, 100);
+		send_from(tx, bufs, own_mac, 10);
 	} else if (strcmp(mode, "kick") == 0) {
 		for (uint32_t d = 0; d < 10; d++)
 			kr = d == 7 ? kick(d) : (kick(d), kr);

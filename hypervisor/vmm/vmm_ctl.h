@@ -216,6 +216,7 @@ struct vmm_ctl_vif {
 	uint64_t rx_oversize;	      /* from the TAP, dropped: larger than a guest buffer */
 	uint64_t rx_err;	      /* TAP read failed */
 	uint64_t tx_err;	      /* TAP write failed: frame dropped */
+	uint64_t tx_spoofed;	      /* from the guest, another source MAC: dropped */
 	uint64_t kicks, wakes;
 	/* After a restore or an incoming migration: µs from the vCPUs' resume
 	 * to the first frame for the vif's MAC in the guest's ring;

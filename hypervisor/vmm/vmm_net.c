@@ -402,6 +402,25 @@ static void net_wake(struct vmm_net_dev *d)
 		log_debug("vif %u: wake: %s", d->idx, strerror(errno));
 }
 
+/* A guest sends only from its vif's MAC: a frame with another source
+ * address (a neighbour's MAC, a multicast one) would make the bridge, and
+ * through vnetd's VARP announces every host on the vnet, send that MAC's
+ * traffic to this guest. Dropped and counted, the first one logged. */
+static int net_spoofed(struct vmm_net_dev *d, const uint8_t *frame)
+{
+	if (memcmp(frame + 6, d->mac, 6) == 0)
+		return 0;
+	d->c.tx_spoofed++;
+	if (!d->spoof_logged) {
+		d->spoof_logged = 1;
+		log_warn("domain %s: vif %u: the guest sends frames from "
+			 "%02x:%02x:%02x:%02x:%02x:%02x, not its MAC: dropped (counted as spoofed)",
+			 d->vmm->cfg.name, d->idx, frame[6], frame[7], frame[8], frame[9],
+			 frame[10], frame[11]);
+	}
+	return 1;
+}
+
 /* Guest TX ring -> TAP. Returns the frames taken. */
 static unsigned net_tx(struct vmm_net_dev *d)
 {
@@ -418,6 +437,8 @@ static unsigned net_tx(struct vmm_net_dev *d)
 		if (!p)
 			break;
 		struct iovec iov = {p, len};
+		if (net_spoofed(d, p))
+			continue;
 		if (d->tap_fd < 0 || d->tap_lost || writev(d->tap_fd, &iov, 1) != (ssize_t)len) {
 			d->c.tx_err++;
 			continue;
@@ -642,15 +663,16 @@ void vmm_net_fini(struct vmm *vmm)
 		if (d->started)
 			pthread_join(d->thread, NULL);
 		d->started = 0;
-		log_info("domain %s: vif %u: rx %llu frames %llu bytes, tx %llu frames %llu "
-			 "bytes, dropped rx runt %llu oversize %llu error %llu, tx %llu, "
-			 "kicks %llu wakes %llu",
-			 vmm->cfg.name, i, (unsigned long long)d->c.rx_frames,
-			 (unsigned long long)d->c.rx_bytes, (unsigned long long)d->c.tx_frames,
-			 (unsigned long long)d->c.tx_bytes, (unsigned long long)d->c.rx_runt,
-			 (unsigned long long)d->c.rx_oversize, (unsigned long long)d->c.rx_err,
-			 (unsigned long long)d->c.tx_err, (unsigned long long)d->c.kicks,
-			 (unsigned long long)d->c.wakes);
+		log_info(
+		    "domain %s: vif %u: rx %llu frames %llu bytes, tx %llu frames %llu "
+		    "bytes, dropped rx runt %llu oversize %llu error %llu, tx %llu spoofed %llu, "
+		    "kicks %llu wakes %llu",
+		    vmm->cfg.name, i, (unsigned long long)d->c.rx_frames,
+		    (unsigned long long)d->c.rx_bytes, (unsigned long long)d->c.tx_frames,
+		    (unsigned long long)d->c.tx_bytes, (unsigned long long)d->c.rx_runt,
+		    (unsigned long long)d->c.rx_oversize, (unsigned long long)d->c.rx_err,
+		    (unsigned long long)d->c.tx_err, (unsigned long long)d->c.tx_spoofed,
+		    (unsigned long long)d->c.kicks, (unsigned long long)d->c.wakes);
 		int fds[3] = {d->tap_fd, d->kick_fd, d->wake_fd};
 		for (int k = 0; k < 3; k++)
 			if (fds[k] >= 0)

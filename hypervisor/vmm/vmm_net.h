@@ -31,6 +31,7 @@ struct vmm_net_counters {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t rx_runt, rx_oversize, rx_err; /* from the TAP: dropped */
 	uint64_t tx_err;		       /* TAP write failed: dropped */
+	uint64_t tx_spoofed;		       /* from the guest with another source MAC: dropped */
 	uint64_t kicks, wakes;
 	/* After a restore or an incoming migration: how long after the vCPUs
 	 * resumed the first frame addressed to the vif's MAC reached the
@@ -50,6 +51,7 @@ struct vmm_net_dev {
 	struct vmm_net_ring tx, rx;
 	struct vmm_net_counters c;
 	int broken_logged;
+	int spoof_logged;
 	int tap_lost;		/* vmm_net.c net_tap_lost(): no more TAP I/O */
 	unsigned announce_left; /* RARP repeats still to send */
 	uint64_t announce_next; /* CLOCK_MONOTONIC ms of the next one */

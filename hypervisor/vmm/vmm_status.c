@@ -35,6 +35,7 @@ static void vmm_status_vif(struct vmm *vmm, unsigned i, struct vmm_ctl_vif *v)
 	v->rx_oversize = c.rx_oversize;
 	v->rx_err = c.rx_err;
 	v->tx_err = c.tx_err;
+	v->tx_spoofed = c.tx_spoofed;
 	v->kicks = c.kicks;
 	v->wakes = c.wakes;
 	v->first_frame_us = c.first_frame_us;

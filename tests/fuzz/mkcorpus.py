@@ -310,7 +310,7 @@ def vnctl_server_corpus():
 # ---- vmm_msg: the status record, version 2 (with the vifs' counters) -----
 # (the other vmm_msg seeds, and status_*.bin of version 1, predate this.)
 
-def vmm_status(state=0, vifs=(), op=(0, 0, 0, 0, 0, 0), crash=b"", version=2, vif_size=96,
+def vmm_status(state=0, vifs=(), op=(0, 0, 0, 0, 0, 0), crash=b"", version=2, vif_size=104,
                nvifs=None, trail=b"", cut=0):
     n = len(vifs) if nvifs is None else nvifs
     rec = struct.pack("<IIIIiiII", version, 128, state, n, 7, 4215, 64, 1)
@@ -320,16 +320,18 @@ def vmm_status(state=0, vifs=(), op=(0, 0, 0, 0, 0, 0), crash=b"", version=2, vi
     for text in [b"web1", b"/usr/lib/tern/guests/echo.elf", b"", crash] + [v[0] for v in vifs]:
         s += struct.pack("<H", len(text)) + text
     for _, c, ring, err in vifs:
-        s += struct.pack("<11QII", *c, ring, err)
+        s += struct.pack("<12QII", *c, ring, err)
     out = b"\x00" + rec + s + trail
     return out[:len(out) - cut] if cut else out
 
 
 def vmm_msg_corpus():
     none = 0xFFFFFFFFFFFFFFFF
-    v0 = (b"mac=00:16:3e:00:00:11, bridge=vnet97", (12, 3400, 10, 900, 1, 1, 0, 0, 7, 5, none),
-          0, 0)
-    v1 = (b"bridge=tern0", (0, 0, 4, 256, 0, 0, 0, 3, 2, 0, 1234), 2, 2)  # RX ring broken
+    # rx/tx frames and bytes, runt, oversize, rx_err, tx_err, tx_spoofed,
+    # kicks, wakes, first_frame_us
+    v0 = (b"mac=00:16:3e:00:00:11, bridge=vnet97",
+          (12, 3400, 10, 900, 1, 1, 0, 0, 9, 7, 5, none), 0, 0)
+    v1 = (b"bridge=tern0", (0, 0, 4, 256, 0, 0, 0, 3, 0, 2, 0, 1234), 2, 2)  # RX ring broken
     put("vmm_msg", "status2_one_vif.bin", vmm_status(vifs=[v0]))
     put("vmm_msg", "status2_vifs_broken.bin", vmm_status(vifs=[v0, v1, v0, v1]))
     put("vmm_msg", "status2_saving.bin", vmm_status(1, [v1], (1, 1, 1 << 20, 1 << 26, 4096, 12)))
@@ -337,7 +339,7 @@ def vmm_msg_corpus():
     put("vmm_msg", "status2_no_vifs.bin", vmm_status())
     put("vmm_msg", "status2_trailing.bin", vmm_status(vifs=[v0], trail=b"\x00"))
     put("vmm_msg", "status2_cut_counters.bin", vmm_status(vifs=[v0, v1], cut=5))
-    put("vmm_msg", "status2_bad_vif_size.bin", vmm_status(vifs=[v0], vif_size=88))
+    put("vmm_msg", "status2_bad_vif_size.bin", vmm_status(vifs=[v0], vif_size=96))
     put("vmm_msg", "status2_bad_ring.bin", vmm_status(vifs=[(v1[0], v1[1], 0, 2)]))
     put("vmm_msg", "status2_more_vifs.bin", vmm_status(vifs=[v0], nvifs=2))
 
@@ -349,18 +351,18 @@ def list_entry(name, state, vifs, counters=()):
     e += name.ljust(64, b"\0") + b"note".ljust(128, b"\0")
     e += struct.pack("<II", vifs, len(counters))
     for c, ring, err in counters:
-        e += struct.pack("<11QII", *c, ring, err)
-    return e + bytes(96 * (4 - len(counters)))
+        e += struct.pack("<12QII", *c, ring, err)
+    return e + bytes(104 * (4 - len(counters)))
 
 
 def mig_ctl_corpus():
     none = 0xFFFFFFFFFFFFFFFF
-    ok = ((12, 3400, 10, 900, 1, 1, 0, 0, 7, 5, 1234), 0, 0)
-    broken = ((0, 0, 4, 256, 0, 0, 0, 3, 2, 0, none), 1, 1)
+    ok = ((12, 3400, 10, 900, 1, 1, 0, 0, 9, 7, 5, 1234), 0, 0)
+    broken = ((0, 0, 4, 256, 0, 0, 0, 3, 0, 2, 0, none), 1, 1)
     two = list_entry(b"web1", 1, 1, [ok, broken]) + list_entry(b"db", 2, 2)
     put("mig_ctl", "list_reply_vifs.bin", b"\x02" + struct.pack("<II", 2, 2) + two)
     put("mig_ctl", "list_reply_bad_ring.bin", b"\x02" + struct.pack("<II", 2, 1)
-        + list_entry(b"web1", 1, 1, [((0,) * 11, 2, 0)]))
+        + list_entry(b"web1", 1, 1, [((0,) * 12, 2, 0)]))
 
 
 CORPORA = {"mig_ctl": mig_ctl_corpus, "vmm_msg": vmm_msg_corpus, "vnctl_server": vnctl_server_corpus, "tun_gro": gro_corpus, "vmm_hcall": vmm_hcall_corpus, "vmmctl": vmmctl_corpus, "ctl": ctl_corpus, "persist": persist_corpus, "esp_key": esp_key_corpus, "elf": elf_corpus, "tun_seg": seg_corpus}

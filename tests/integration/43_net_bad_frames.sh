@@ -124,7 +124,7 @@ delivered = sum(int(n) for k, n in sent.items() if k != "oversize")
 assert len(v) == 1, v
 v = v[0]
 want = {"rx_dropped_runt": 0, "rx_dropped_oversize": int(sent["oversize"]), "rx_errors": 0,
-        "tx_errors": 0, "first_frame_ms": None, "ring_error": None}
+        "tx_errors": 0, "tx_dropped_spoofed": 0, "first_frame_ms": None, "ring_error": None}
 for k, n in want.items():
     assert v[k] == n, "%s: %r, want %r" % (k, v[k], n)
 assert v["rx_frames"] >= delivered + 23, "rx_frames %d < %d + 23 pings" % (v["rx_frames"], delivered)
@@ -132,10 +132,10 @@ assert v["tx_frames"] >= 23 and v["kicks"] > 0, v  # the guest kicked to answer
 assert v["rx_bytes"] >= 14 * v["rx_frames"] and v["tx_bytes"] >= 42 * v["tx_frames"], v
 PY
 "$CTL" -s "$dir/e.sock" status >"$dir/status.txt" || fail "vmmctl status"
-grep -qE "^vif 0: rx [0-9]+ frames [0-9]+ bytes, tx [0-9]+ frames [0-9]+ bytes; dropped: runt 0 oversize 3; errors: rx 0 tx 0; kicks [0-9]+ wakes [0-9]+$" \
+grep -qE "^vif 0: rx [0-9]+ frames [0-9]+ bytes, tx [0-9]+ frames [0-9]+ bytes; dropped: runt 0 oversize 3 spoofed 0; errors: rx 0 tx 0; kicks [0-9]+ wakes [0-9]+$" \
 	"$dir/status.txt" || fail "vmmctl status text: $(cat "$dir/status.txt")"
 "$CTL" -s "$dir/e.sock" destroy >/dev/null || fail "destroy"
 wait_exit "$pid" 50 || fail "vmm did not exit"
-grep -q 'dropped rx runt 0 oversize 3 error 0, tx 0,' "$dir/e.err" ||
+grep -q 'dropped rx runt 0 oversize 3 error 0, tx 0 spoofed 0,' "$dir/e.err" ||
 	fail "vmm counters: $(grep 'vif 0: rx' "$dir/e.err")"
 echo "PASS: $(cat "$dir/inject.out") dropped and counted; connection and pings fine after"

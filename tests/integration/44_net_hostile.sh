@@ -2,8 +2,9 @@
 # 44_net_hostile: the netbad guest attacks the vmm's net backend through
 # its rings: an available index too far ahead and moved backwards, a frame
 # past the end of RAM, a 65535-byte frame, RX buffers too small, kicks for
-# devices that do not exist, and descriptors rewritten while the vmm reads
-# them for 1.5 s. Each time the vmm stops the device with the exact reason,
+# devices that do not exist, frames from another guest's MAC (dropped and
+# counted by the vmm, never learned by the bridge), and descriptors
+# rewritten while the vmm reads them for 1.5 s. Each time the vmm stops the device with the exact reason,
 # the domain ends as halted (exit 0, not crashed, the vmm never dies), and
 # afterwards an echo guest on the same TAP answers pings: the host and its
 # bridge are unharmed.
@@ -45,6 +46,15 @@ hostile len TX "length out of range"
 hostile rxcap RX "length out of range"
 hostile kick - none
 grep -q 'kick_ret=-19$' "$dir/kick.out" || fail "kick of device 7: $(grep done "$dir/kick.out")"
+hostile spoof - none
+# Frames from a neighbour's MAC never leave the vmm; its own do, and the
+# bridge never learns the foreign MAC on this port.
+grep -q "vif 0: the guest sends frames from 02:00:00:00:00:99, not its MAC: dropped" "$dir/spoof.err" ||
+	fail "spoof: no warning: $(grep 'vif 0' "$dir/spoof.err")"
+grep -qE "vif 0: rx [0-9]+ frames [0-9]+ bytes, tx 10 frames 600 bytes, .* tx 0 spoofed 100," "$dir/spoof.err" ||
+	fail "spoof: counters: $(grep 'vif 0: rx' "$dir/spoof.err")"
+! in_ns bridge fdb show br br0 | grep -qi '02:00:00:00:00:99' ||
+	fail "the bridge learned the spoofed MAC: $(in_ns bridge fdb show br br0)"
 hostile flip TX "length out of range"
 rounds=$(sed -nE 's/^netbad: flip rounds=([0-9]+)$/\1/p' "$dir/flip.out")
 tx=$(sed -nE 's/.* tx ([0-9]+) frames .*/\1/p' "$dir/flip.err")
@@ -55,4 +65,4 @@ net_cfg "$dir/e.cfg" "ne$$" echo.elf 64 "bridge=br0" "ip=10.97.0.11/24 gw=10.97.
 net_vmm "$dir/e.out" "$dir/e.err" --config "$dir/e.cfg" --tap tap0
 wait_for "$dir/e.out" '^echo: ready' 100 || fail "echo guest after the attacks"
 in_ns ping -c 20 -i 0.02 -W 2 -q 10.97.0.11 >"$dir/ping.txt" || fail "ping: $(cat "$dir/ping.txt")"
-echo "PASS: 7 hostile guests stopped with the right reason, vmm up, flip rounds $rounds ($tx frames), echo after"
+echo "PASS: 8 hostile guests stopped with the right reason, vmm up, flip rounds $rounds ($tx frames), echo after"
