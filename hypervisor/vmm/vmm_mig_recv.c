@@ -343,11 +343,15 @@ static void vmm_in_done(struct vmm_io_job *job)
 	if (r->err < 0) {
 		vmm->exit_code = VMM_EXIT_ERROR;
 		vmm_incoming_fail(vmm, r->err, c->err); /* frees c */
-	} else {
-		vmm_in_free(c);
-		vmm->in = NULL;
+		vmm_op_mig_finish(vmm, &res);
+		return;
 	}
+	/* The domain runs: migrated hears it before the clean-up (TLS close,
+	 * the digest table freed), so that this host lists it as running as
+	 * soon as possible after the source heard RUNNING. */
 	vmm_op_mig_finish(vmm, &res);
+	vmm_in_free(c);
+	vmm->in = NULL;
 }
 
 static void vmm_in_abort(struct vmm_io_job *job)

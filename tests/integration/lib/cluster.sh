@@ -139,7 +139,10 @@ cluster_migrate() {
 		topo_fail "h$from -> h$to: migration of $name failed: $json"
 	echo "end $(date +%s.%N)" >>"$TOPO_DIR/marks"
 	echo "$json" | jq -e '.outcome == "ok"' >/dev/null || topo_fail "migration: $json"
-	[ "$(mig_state "$to" "$name")" = running ] || topo_fail "$name not running on h$to"
+	# The destination lists it as running once its vmm reported the end
+	# of the incoming job, which can come a few ms after the source heard
+	# RUNNING (bounded: 3 s).
+	mig_wait_state "$to" "$name" running 30 || topo_fail "$name not running on h$to"
 	echo "$json" | jq -c . >>"$TOPO_DIR/migrations"
 	echo "$json"
 }
