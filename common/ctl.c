@@ -1,6 +1,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static int ctl_addr(const char *path, struct sockaddr_un *sun)
@@ -41,6 +43,39 @@ int ctl_listen(const char *path)
 	return fd;
 }
 
+/* Connects without blocking: a server that does not accept (stopped,
+ * stuck) lets its backlog fill, and a blocking connect() would then wait
+ * for ever. Tries until timeout_ms passed (0: once); -EAGAIN then. */
+static int ctl_connect_try(const struct sockaddr_un *sun, int timeout_ms)
+{
+	struct timespec t0, now;
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
+		rc = -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (rc != -EAGAIN || ms >= timeout_ms) {
+			close(fd);
+			return rc;
+		}
+		usleep(10000);
+	}
+	return fd;
+}
+
+int ctl_connect_nb(const char *path)
+{
+	struct sockaddr_un sun;
+	int rc = ctl_addr(path, &sun);
+
+	return rc < 0 ? rc : ctl_connect_try(&sun, 0);
+}
+
 int ctl_connect(const char *path, int timeout_ms)
 {
 	struct sockaddr_un sun;
@@ -48,10 +83,9 @@ int ctl_connect(const char *path, int timeout_ms)
 
 	if (rc < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	if ((fd = ctl_connect_try(&sun, timeout_ms)) < 0)
+		return fd;
+	if (fcntl(fd, F_SETFL, 0) < 0) { /* the callers read and write blocking */
 		rc = -errno;
 		close(fd);
 		return rc;

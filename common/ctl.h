@@ -38,8 +38,12 @@ struct ctl_conn {
 /* Binds and listens on `path` (a stale socket file is replaced), mode 0660.
  * Returns the listening fd (non-blocking, close-on-exec) or -errno. */
 int ctl_listen(const char *path);
-/* Connects to `path`; returns fd or -errno. timeout_ms bounds each recv. */
+/* Connects to `path`; returns a blocking fd or -errno. timeout_ms bounds
+ * the connect (a server whose backlog is full: -EAGAIN) and each recv. */
 int ctl_connect(const char *path, int timeout_ms);
+/* The same for an event loop: one try, never blocks; the fd is
+ * non-blocking; -EAGAIN when the server's backlog is full. */
+int ctl_connect_nb(const char *path);
 /* Returns 0 if the peer is root or has our uid, else -EPERM. */
 int ctl_peer_check(int fd);
 

@@ -17,14 +17,26 @@
 #include "vmm_ctl.h"
 
 /* The vmm's record is carried as is: the two structs must not drift. */
+#define VIF_SAME(f)                                                                                \
+	_Static_assert(offsetof(struct mig_ctl_vif, f) == offsetof(struct vmm_ctl_vif, f) &&       \
+			   sizeof(((struct mig_ctl_vif *)0)->f) ==                                 \
+			       sizeof(((struct vmm_ctl_vif *)0)->f),                               \
+		       "vif record: " #f)
 _Static_assert(sizeof(struct mig_ctl_vif) == sizeof(struct vmm_ctl_vif), "vif record");
-_Static_assert(offsetof(struct mig_ctl_vif, tx_spoofed) == offsetof(struct vmm_ctl_vif, tx_spoofed),
-	       "vif record");
-_Static_assert(offsetof(struct mig_ctl_vif, first_frame_us) ==
-		   offsetof(struct vmm_ctl_vif, first_frame_us),
-	       "vif record");
-_Static_assert(offsetof(struct mig_ctl_vif, ring_err) == offsetof(struct vmm_ctl_vif, ring_err),
-	       "vif record");
+VIF_SAME(rx_frames);
+VIF_SAME(rx_bytes);
+VIF_SAME(tx_frames);
+VIF_SAME(tx_bytes);
+VIF_SAME(rx_runt);
+VIF_SAME(rx_oversize);
+VIF_SAME(rx_err);
+VIF_SAME(tx_err);
+VIF_SAME(tx_spoofed);
+VIF_SAME(kicks);
+VIF_SAME(wakes);
+VIF_SAME(first_frame_us);
+VIF_SAME(ring);
+VIF_SAME(ring_err);
 _Static_assert(MIG_CTL_VIF_MAX == VMM_CTL_VIF_MAX && MIG_CTL_RING_RX == VMM_CTL_RING_RX &&
 		   MIG_CTL_RING_ERR_MAX + 1 == VMM_CTL_RING_NERR,
 	       "vif limits");
@@ -153,6 +165,8 @@ void cmd_list(struct mig_client *c, struct mig_dom *d, const struct mig_ctl_req 
 		l->pending += l->ask[n].r != NULL;
 	}
 	l->u.h.count = n;
+	for (l->u.h.total = n; d; d = d->next)
+		l->u.h.total++;
 	l->len = sizeof(l->u.h) + n * sizeof(*e);
 	l->next = c->m->lists;
 	c->m->lists = l;

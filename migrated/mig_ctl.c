@@ -201,8 +201,8 @@ static int mig_ctl_vifs_check(const struct mig_ctl_dom *d, uint32_t i, char *err
 	return 0;
 }
 
-int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, char *err,
-		     size_t errlen)
+int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, uint32_t *total,
+		     char *err, size_t errlen)
 {
 	struct mig_ctl_list_hdr h;
 	const struct mig_ctl_dom *d;
@@ -216,6 +216,10 @@ int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms,
 	if ((len - sizeof(h)) % sizeof(*d) || (len - sizeof(h)) / sizeof(*d) != h.count)
 		return mig_ctl_fail(err, errlen, "list: %u entries do not fill %zu bytes", h.count,
 				    len - sizeof(h));
+	if (h.pad != 0)
+		return mig_ctl_fail(err, errlen, "list: header padding %u, want 0", h.pad);
+	if (h.total < h.count)
+		return mig_ctl_fail(err, errlen, "list: %u entries of %u in all", h.count, h.total);
 	d = (const struct mig_ctl_dom *)((const uint8_t *)p + sizeof(h));
 	for (uint32_t i = 0; i < h.count; i++) {
 		if (!memchr(d[i].name, '\0', sizeof(d[i].name)) ||
@@ -227,5 +231,7 @@ int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms,
 			return -EBADMSG;
 	}
 	*doms = d;
+	if (total)
+		*total = h.total;
 	return (int)h.count;
 }

@@ -70,6 +70,9 @@ struct mig_ctl_id {
 struct mig_ctl_list_hdr {
 	uint32_t version; /* MIG_CTL_LIST_VERSION */
 	uint32_t count;	  /* struct mig_ctl_dom that follow */
+	uint32_t total;	  /* domains in the registry: more than count when the
+			   * reply is full (LIST_MAX, cmd_list.c) */
+	uint32_t pad;	  /* 0: the entries that follow are 8-byte aligned */
 };
 
 /* One vif's counters, the vmm's struct vmm_ctl_vif (vmm_ctl.h) carried as
@@ -144,11 +147,12 @@ int mig_ctl_dom_enc(const char *dom, void *buf, size_t cap);
 int mig_ctl_save_enc(const char *dom, const char *path, void *buf, size_t cap);
 int mig_ctl_migrate_enc(const struct mig_ctl_migrate *m, const char *dom, const char *host,
 			void *buf, size_t cap);
-/* LIST reply: checks the header, the count against len and every entry's
- * strings, state and vifs (count, broken-ring fields). Returns the count
- * or -EBADMSG. */
-int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, char *err,
-		     size_t errlen);
+/* LIST reply: checks the header, the count against len and the total,
+ * every entry's strings, state and vifs (count, broken-ring fields).
+ * Returns the count (the registry's total in *total unless NULL) or
+ * -EBADMSG. */
+int mig_ctl_list_dec(const void *p, size_t len, const struct mig_ctl_dom **doms, uint32_t *total,
+		     char *err, size_t errlen);
 /* "running", "paused", ...; "unknown" out of range. */
 const char *mig_ctl_state_name(uint32_t state);
 

@@ -226,6 +226,7 @@ static int vm_cmd_list(struct vm_ctx *v, int argc, char **argv)
 	bool json = false, lng = false;
 	char err[256];
 	struct ctl_hdr h;
+	uint32_t total = 0;
 	int n;
 
 	if (vm_help(argc, argv, u))
@@ -242,10 +243,13 @@ static int vm_cmd_list(struct vm_ctx *v, int argc, char **argv)
 		return VM_EXIT_USAGE;
 	if ((n = vm_call(v, MIG_CTL_LIST, NULL, 0, &h)) < 0)
 		return n == -EIO ? VM_EXIT_FAILED : VM_EXIT_USAGE;
-	if ((n = mig_ctl_list_dec(v->buf, (size_t)n, &d, err, sizeof(err))) < 0) {
+	if ((n = mig_ctl_list_dec(v->buf, (size_t)n, &d, &total, err, sizeof(err))) < 0) {
 		fprintf(stderr, "vm: %s\n", err);
 		return VM_EXIT_FAILED;
 	}
+	if (total > (uint32_t)n)
+		fprintf(stderr, "vm: list: only the first %d of %u domains fit one reply\n", n,
+			total);
 	if (json) {
 		vm_list_json(d, n, lng);
 		return 0;

@@ -8,7 +8,6 @@
  * then the payload stays valid until the callback returns.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -66,14 +65,15 @@ struct vmm_req *vmm_req_start(struct mig *m, struct mig_dom *d, uint16_t type, c
 		errno = ENOMEM;
 		return NULL;
 	}
-	if ((fd = ctl_connect(d->sock, 2000)) < 0) {
+	/* Never blocks the loop: a stopped vmm's full backlog is -EAGAIN,
+	 * and a request fits a fresh socket's send buffer. */
+	if ((fd = ctl_connect_nb(d->sock)) < 0) {
 		rc = fd;
 		goto fail;
 	}
 	rc = nfds ? ctl_send_fds(fd, type, 0, p, (uint32_t)len, fds, nfds)
 		  : ctl_send(fd, type, 0, p, (uint32_t)len);
-	if (rc < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-		rc = rc < 0 ? rc : -errno;
+	if (rc < 0) {
 		close(fd);
 		goto fail;
 	}

@@ -14,7 +14,7 @@
  * API) and streams `bytes=` bytes (64 MiB) as fast as the send buffer
  * takes them (copied from a static buffer; refilled from the sent
  * callback), then closes and prints
- *   blast: tcp bytes=<acked> ns=<connect to last byte acked> mbps=<MB/s>
+ *   blast: tcp bytes=<acked> ns=<connect to last byte acked> MBps=<MB/s>
  *          kicks=<n> yields=<n>
  * (one line; MB = 10^6 bytes) and halts 0. A refused or reset connection,
  * or `idle=` ms (10000) without an acknowledgement, prints
@@ -202,7 +202,7 @@ static int blast_tcp(const ip_addr_t *dst, const uint64_t v[A_N])
 		return 1;
 	}
 	uint64_t ns = t1 - t0 ? t1 - t0 : 1, tenths = bt.acked * 10000u / ns;
-	rt_printf("blast: tcp bytes=%lu ns=%lu mbps=%lu.%lu kicks=%lu yields=%lu\n",
+	rt_printf("blast: tcp bytes=%lu ns=%lu MBps=%lu.%lu kicks=%lu yields=%lu\n",
 		  (unsigned long)bt.acked, (unsigned long)ns, (unsigned long)(tenths / 10),
 		  (unsigned long)(tenths % 10), (unsigned long)kicks, (unsigned long)yields);
 	return 0;

@@ -366,16 +366,24 @@ static uint64_t net_now_ms(void)
  * the two together split a client's gap into network and guest. */
 static void net_first_frame(struct vmm_net_dev *d, const uint8_t *frame, int to_guest)
 {
-	uint64_t *since = to_guest ? &d->resumed_ns : &d->resumed_tx_ns;
-	uint64_t ns;
+	uint64_t *since, *result, ns;
 
-	if (!*since || (to_guest ? memcmp(frame, d->mac, 6) != 0 : (frame[0] & 1) != 0))
+	if (to_guest) {
+		if (memcmp(frame, d->mac, 6) != 0)
+			return;
+		since = &d->resumed_ns, result = &d->c.first_frame_us;
+	} else {
+		if (frame[0] & 1) /* broadcast or multicast: the gratuitous ARP */
+			return;
+		since = &d->resumed_tx_ns, result = &d->c.first_tx_us;
+	}
+	if (!*since)
 		return;
 	ns = net_now_ns() - *since;
 	*since = 0;
 	if (ns > NET_FIRST_FRAME_WAIT_NS)
 		return;
-	*(to_guest ? &d->c.first_frame_us : &d->c.first_tx_us) = ns / 1000u;
+	*result = ns / 1000u;
 	log_info("domain %s: vif %u: first %s %llu.%03llu ms after it resumed", d->vmm->cfg.name,
 		 d->idx, to_guest ? "frame for the guest" : "unicast frame from the guest",
 		 (unsigned long long)(ns / 1000000u), (unsigned long long)(ns / 1000u % 1000u));
@@ -433,19 +441,23 @@ static unsigned net_tx(struct vmm_net_dev *d)
 		n = NET_BATCH;
 	for (i = 0; i < (unsigned)n; i++) {
 		uint32_t len;
-		void *p = vmm_net_ring_desc(&d->tx, i, 0, &len);
+		uint8_t hdr[TERN_NET_FRAME_MIN];
+		uint8_t *p = vmm_net_ring_desc(&d->tx, i, 0, &len);
 		if (!p)
 			break;
-		struct iovec iov = {p, len};
-		if (net_spoofed(d, p))
+		/* The header is checked and sent from one copy: the guest may
+		 * rewrite its buffer at any time (len >= the header, checked). */
+		memcpy(hdr, p, sizeof(hdr));
+		struct iovec iov[2] = {{hdr, sizeof(hdr)}, {p + sizeof(hdr), len - sizeof(hdr)}};
+		if (net_spoofed(d, hdr))
 			continue;
-		if (d->tap_fd < 0 || d->tap_lost || writev(d->tap_fd, &iov, 1) != (ssize_t)len) {
+		if (d->tap_fd < 0 || d->tap_lost || writev(d->tap_fd, iov, 2) != (ssize_t)len) {
 			d->c.tx_err++;
 			continue;
 		}
 		d->c.tx_frames++;
 		d->c.tx_bytes += len;
-		net_first_frame(d, p, 0);
+		net_first_frame(d, hdr, 0);
 	}
 	net_dirty_ring(&d->vmm->net, &d->tx);
 	if (i && vmm_net_ring_publish(&d->tx, i))
@@ -550,7 +562,8 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 			p[2].fd = d->tap_lost ? -1 : d->tap_fd;
 		}
 	}
-	pthread_mutex_unlock(&net->busy);
+	/* Under the lock: vmm_net_incoming_announce() sets the schedule from
+	 * the I/O thread. */
 	if (d->announce_left) {
 		int64_t ms = (int64_t)(d->announce_next - net_now_ms());
 		if (ms <= 0) {
@@ -563,6 +576,7 @@ static int net_sleep(struct vmm_net_dev *d, int run)
 		if (ms >= 0 && (timeout < 0 || ms < timeout))
 			timeout = (int)ms;
 	}
+	pthread_mutex_unlock(&net->busy);
 	if (!awake && poll(p, 3, timeout) < 0 && errno != EINTR)
 		log_warn("vif %u: poll: %s", d->idx, strerror(errno));
 	if (p[2].fd >= 0 && (p[2].revents & (POLLERR | POLLHUP | POLLNVAL)))

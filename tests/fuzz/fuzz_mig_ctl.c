@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		TRAP_IF(r.bytes && r.nbytes != size - 1);
 	}
 	err[0] = '\0';
-	int n = mig_ctl_list_dec(copy, size - 1, &d, err, sizeof(err));
+	int n = mig_ctl_list_dec(copy, size - 1, &d, NULL, err, sizeof(err));
 	if (n < 0) {
 		TRAP_IF(!err[0]);
 		return 0;

@@ -18,7 +18,9 @@
  *    the type's size (CTL_F_MORE on all but the last chunk) as many as
  *    the world holds (vnets, vnets + 1 stats, one SA per vnet, peers);
  *  - vnet-create is all or nothing; vnet-delete, peer-add, peer-del and
- *    varp-flush change the world as asked, or fail for a missing object.
+ *    varp-flush change the world as asked, or fail for a missing object;
+ *    sa-rekey fails for a missing vnet (the model lacked it: a seed of
+ *    corpus/vnctl_server, sa_rekey_after_create, trapped on it).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -333,6 +335,12 @@ static enum want expect(const struct ctl_hdr *h, const uint8_t *p, size_t *recs,
 		if (vn_ctl_id_decode(p, h->len, id) < 0)
 			return WANT_DROP;
 		return vnet_mgr_find(&fz.d, (const struct vnet_id *)id) ? WANT_OK : WANT_ERR;
+	case CTL_VN_SA_REKEY:
+		/* A vnet here has no data path (tv): rekey answers an error or,
+		 * if one had it, nothing; an unknown id is always an error. */
+		if (vn_ctl_id_decode(p, h->len, id) < 0)
+			return WANT_DROP;
+		return vnet_mgr_find(&fz.d, (const struct vnet_id *)id) ? WANT_EITHER : WANT_ERR;
 	case CTL_VN_PEER_ADD:
 		if (vn_ctl_host_decode(p, h->len, host) < 0)
 			return WANT_DROP;

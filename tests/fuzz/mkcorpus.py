@@ -360,8 +360,8 @@ def mig_ctl_corpus():
     ok = ((12, 3400, 10, 900, 1, 1, 0, 0, 9, 7, 5, 1234), 0, 0)
     broken = ((0, 0, 4, 256, 0, 0, 0, 3, 0, 2, 0, none), 1, 1)
     two = list_entry(b"web1", 1, 1, [ok, broken]) + list_entry(b"db", 2, 2)
-    put("mig_ctl", "list_reply_vifs.bin", b"\x02" + struct.pack("<II", 2, 2) + two)
-    put("mig_ctl", "list_reply_bad_ring.bin", b"\x02" + struct.pack("<II", 2, 1)
+    put("mig_ctl", "list_reply_vifs.bin", b"\x02" + struct.pack("<IIII", 2, 2, 2, 0) + two)
+    put("mig_ctl", "list_reply_bad_ring.bin", b"\x02" + struct.pack("<IIII", 2, 1, 1, 0)
         + list_entry(b"web1", 1, 1, [((0,) * 12, 2, 0)]))
 
 

@@ -27,10 +27,7 @@ mig_vm 1 create "$d/m36.cfg" >/dev/null
 # with verify=ok and its counter at or past what FROM showed last.
 moved() {
 	local from=$1 to=$2 nres=$3 line c i
-	# The destination lists it as running once its vmm reported the end
-	# of the incoming job, which can come a few ms after the source heard
-	# RUNNING (bounded: 3 s).
-	mig_wait_state "$to" m36 running 30 || topo_fail "m36 not running on h$to: $(mig_vm "$to" list)"
+	mig_wait_running "$to" m36 || topo_fail "m36 not running on h$to: $(mig_vm "$to" list)"
 	[ -z "$(mig_state "$from" m36)" ] || topo_fail "m36 still listed on h$from: $(mig_vm "$from" list -l)"
 	! pgrep -f "$d/h$from/run/dom" >/dev/null || topo_fail "a vmm left on h$from: $(pgrep -af "$d/h$from/run/dom")"
 	for ((i = 0; i < 50; i++)); do

@@ -22,10 +22,7 @@ done
 # resumed N DOM: DOM runs on hN with verify=ok and its counter advancing.
 resumed() {
 	local line i c
-	# The destination lists it as running once its vmm reported the end
-	# of the incoming job, which can come a few ms after the source heard
-	# RUNNING (bounded: 3 s).
-	mig_wait_state "$1" "$2" running 30 || topo_fail "$2 not running on h$1: $(mig_vm "$1" list -l)"
+	mig_wait_running "$1" "$2" || topo_fail "$2 not running on h$1: $(mig_vm "$1" list -l)"
 	for ((i = 0; i < 50; i++)); do
 		line=$(mig_console "$1" "$2" 0.2 | grep -a '^dirtier: resumed ' | tail -n1)
 		[ -n "$line" ] && break

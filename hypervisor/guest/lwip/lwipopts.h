@@ -3,7 +3,8 @@
  * OS), raw API, IPv4 with ARP, ICMP, UDP, TCP and raw IP pcbs; no DHCP,
  * DNS, IGMP or IPv6 (addresses come from the command line). lwIP's heap
  * lives in one block from rt_alloc (rt_lwip.c); pools are static. Sizes
- * suit a guest serving a few hundred connections at 1500-byte MTU.
+ * suit a guest serving a few hundred connections at the vif's MTU (1500,
+ * or 1400 on a vnet).
  */
 #ifndef TERN_LWIPOPTS_H
 #define TERN_LWIPOPTS_H

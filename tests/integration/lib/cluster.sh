@@ -25,7 +25,7 @@ CLUSTER_PROBE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/progs/mig_probe.
 # cluster_require [commands...]: what every scenario needs (SKIP only
 # without root or /dev/kvm).
 cluster_require() {
-	topo_require python3 chrt "$@"
+	topo_require python3 "$@"
 	mig_require jq python3 "$@"
 	local f
 	for f in echo.elf kv.elf; do
@@ -139,10 +139,7 @@ cluster_migrate() {
 		topo_fail "h$from -> h$to: migration of $name failed: $json"
 	echo "end $(date +%s.%N)" >>"$TOPO_DIR/marks"
 	echo "$json" | jq -e '.outcome == "ok"' >/dev/null || topo_fail "migration: $json"
-	# The destination lists it as running once its vmm reported the end
-	# of the incoming job, which can come a few ms after the source heard
-	# RUNNING (bounded: 3 s).
-	mig_wait_state "$to" "$name" running 30 || topo_fail "$name not running on h$to"
+	mig_wait_running "$to" "$name" || topo_fail "$name not running on h$to"
 	echo "$json" | jq -c . >>"$TOPO_DIR/migrations"
 	echo "$json"
 }
@@ -154,7 +151,8 @@ cluster_migrate() {
 # prints "null" when there is none.
 cluster_first_ms() {
 	local h off i v
-	read -r h off < <(sed -n "${1}p" "$TOPO_DIR/mig_logoff")
+	read -r h off < <(sed -n "${1}p" "$TOPO_DIR/mig_logoff") ||
+		topo_fail "cluster_first_ms: no migration $1 recorded"
 	for ((i = 0; i < 30; i++)); do
 		v=$(tail -n +"$((off + 1))" "$TOPO_DIR/h$h/migrated.log" |
 			sed -nE "s/.*first $2 ([0-9.]+) ms after it resumed.*/\1/p" | head -n1)

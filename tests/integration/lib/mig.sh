@@ -187,6 +187,19 @@ mig_wait_state() {
 	return 1
 }
 
+# mig_wait_running N DOM: after a migration to hN, until hN lists DOM as
+# running: its vmm reports the end of the incoming job a few ms after the
+# source heard RUNNING. Bounded by time (5 s), since each look is a `vm
+# list` that itself may wait up to 1 s for a stalled vmm.
+mig_wait_running() {
+	local end=$((SECONDS + 5))
+	while :; do
+		[ "$(mig_state "$1" "$2")" = running ] && return 0
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.05
+	done
+}
+
 # mig_run_extra N [KEEP_GLOB]: files in hN's runtime dir other than the
 # control socket (and KEEP_GLOB), space-separated; "" when clean.
 mig_run_extra() {

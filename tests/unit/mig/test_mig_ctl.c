@@ -73,7 +73,7 @@ static void test_malformed(void **state)
 
 static void test_list(void **state)
 {
-	struct mig_ctl_list_hdr h = {MIG_CTL_LIST_VERSION, 1};
+	struct mig_ctl_list_hdr h = {MIG_CTL_LIST_VERSION, 1, 1, 0};
 	struct mig_ctl_dom d = {.domid = 3, .state = MIG_DOM_PAUSED};
 	const struct mig_ctl_dom *out;
 	char err[128] = "", want[128];
@@ -82,30 +82,46 @@ static void test_list(void **state)
 	snprintf(d.name, sizeof(d.name), "web1");
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), &d, sizeof(d));
-	assert_int_equal(mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, err, sizeof(err)), 1);
+	assert_int_equal(mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, NULL, err, sizeof(err)),
+			 1);
 	assert_string_equal(out[0].name, "web1");
 	assert_string_equal(mig_ctl_state_name(out[0].state), "paused");
-	assert_int_equal(mig_ctl_list_dec(buf, sizeof(h) + sizeof(d) - 1, &out, err, sizeof(err)),
-			 -EBADMSG);
+	assert_int_equal(
+	    mig_ctl_list_dec(buf, sizeof(h) + sizeof(d) - 1, &out, NULL, err, sizeof(err)),
+	    -EBADMSG);
 	snprintf(want, sizeof(want), "list: 1 entries do not fill %zu bytes", sizeof(d) - 1);
 	assert_string_equal(err, want);
 	memset(d.name, 'x', sizeof(d.name));
 	memcpy(buf + sizeof(h), &d, sizeof(d));
-	assert_int_equal(mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, err, sizeof(err)),
+	assert_int_equal(mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, NULL, err, sizeof(err)),
 			 -EBADMSG);
 	assert_string_equal(err, "list: entry 0: unterminated string");
+	/* A full reply says how many there were in all; never fewer. */
+	snprintf(d.name, sizeof(d.name), "web1");
+	memcpy(buf + sizeof(h), &d, sizeof(d));
+	h.total = 120;
+	memcpy(buf, &h, sizeof(h));
+	uint32_t total = 0;
+	assert_int_equal(
+	    mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, &total, err, sizeof(err)), 1);
+	assert_int_equal(total, 120);
+	h.total = 0;
+	memcpy(buf, &h, sizeof(h));
+	assert_int_equal(
+	    mig_ctl_list_dec(buf, sizeof(h) + sizeof(d), &out, &total, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "list: 1 entries of 0 in all");
 }
 
 /* Decodes one entry d; "" for accepted, else the message. */
 static const char *list_one(const struct mig_ctl_dom *d)
 {
 	static char err[128];
-	struct mig_ctl_list_hdr h = {MIG_CTL_LIST_VERSION, 1};
+	struct mig_ctl_list_hdr h = {MIG_CTL_LIST_VERSION, 1, 1, 0};
 	const struct mig_ctl_dom *out;
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), d, sizeof(*d));
-	if (mig_ctl_list_dec(buf, sizeof(h) + sizeof(*d), &out, err, sizeof(err)) == 1)
+	if (mig_ctl_list_dec(buf, sizeof(h) + sizeof(*d), &out, NULL, err, sizeof(err)) == 1)
 		return "";
 	return err;
 }
@@ -113,7 +129,7 @@ static const char *list_one(const struct mig_ctl_dom *d)
 static void test_list_vifs(void **state)
 {
 	static struct mig_ctl_dom d;
-	struct mig_ctl_list_hdr old = {1, 0};
+	struct mig_ctl_list_hdr old = {1, 0, 0, 0};
 	const struct mig_ctl_dom *out;
 	char err[128];
 
@@ -125,7 +141,8 @@ static void test_list_vifs(void **state)
 	d.vif[1] = (struct mig_ctl_vif){.first_frame_us = UINT64_MAX, .ring = 1, .ring_err = 3};
 	assert_string_equal(list_one(&d), "");
 	memcpy(buf, &old, sizeof(old));
-	assert_int_equal(mig_ctl_list_dec(buf, sizeof(old), &out, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(mig_ctl_list_dec(buf, sizeof(old), &out, NULL, err, sizeof(err)),
+			 -EBADMSG);
 	assert_string_equal(err, "list: version 1, want 2");
 	d.nvifs = MIG_CTL_VIF_MAX + 1;
 	assert_string_equal(list_one(&d), "list: entry 0: 5 vifs");
