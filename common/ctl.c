@@ -45,13 +45,14 @@ int ctl_listen(const char *path)
 
 /* Connects without blocking: a server that does not accept (stopped,
  * stuck) lets its backlog fill, and a blocking connect() would then wait
- * for ever. Tries until timeout_ms passed (0: once); -EAGAIN then. */
-static int ctl_connect_try(const struct sockaddr_un *sun, int timeout_ms)
+ * for ever. Tries until timeout_ms passed (0: once); -EAGAIN then. A
+ * blocking socket (block) waits in connect instead (timeout_ms unused). */
+static int ctl_connect_try(const struct sockaddr_un *sun, int timeout_ms, int block)
 {
 	struct timespec t0, now;
 	int fd, rc;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (block ? 0 : SOCK_NONBLOCK), 0);
 	if (fd < 0)
 		return -errno;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -73,7 +74,7 @@ int ctl_connect_nb(const char *path)
 	struct sockaddr_un sun;
 	int rc = ctl_addr(path, &sun);
 
-	return rc < 0 ? rc : ctl_connect_try(&sun, 0);
+	return rc < 0 ? rc : ctl_connect_try(&sun, 0, 0);
 }
 
 int ctl_connect(const char *path, int timeout_ms)
@@ -83,9 +84,10 @@ int ctl_connect(const char *path, int timeout_ms)
 
 	if (rc < 0)
 		return rc;
-	if ((fd = ctl_connect_try(&sun, timeout_ms)) < 0)
+	/* No timeout: as a blocking connect always did, wait for the accept. */
+	if ((fd = ctl_connect_try(&sun, timeout_ms, timeout_ms <= 0)) < 0)
 		return fd;
-	if (fcntl(fd, F_SETFL, 0) < 0) { /* the callers read and write blocking */
+	if (timeout_ms > 0 && fcntl(fd, F_SETFL, 0) < 0) { /* callers block */
 		rc = -errno;
 		close(fd);
 		return rc;

@@ -38,8 +38,9 @@ struct ctl_conn {
 /* Binds and listens on `path` (a stale socket file is replaced), mode 0660.
  * Returns the listening fd (non-blocking, close-on-exec) or -errno. */
 int ctl_listen(const char *path);
-/* Connects to `path`; returns a blocking fd or -errno. timeout_ms bounds
- * the connect (a server whose backlog is full: -EAGAIN) and each recv. */
+/* Connects to `path`; returns a blocking fd or -errno. timeout_ms > 0
+ * bounds the connect (a server whose backlog stays full: -EAGAIN) and each
+ * recv; 0 waits for the accept and each recv as long as it takes. */
 int ctl_connect(const char *path, int timeout_ms);
 /* The same for an event loop: one try, never blocks; the fd is
  * non-blocking; -EAGAIN when the server's backlog is full. */
