@@ -147,29 +147,44 @@ static int vm_cert_ca(const char *out)
 	return rc;
 }
 
-static int vm_cert_load(const char *dir, X509 **ca, EVP_PKEY **cakey)
+/* Reads DIR/NAME with read (a PEM certificate or key reader): 0, or the
+ * exit code after a message naming the file. */
+static int vm_cert_read(const char *dir, const char *name, void **out, void *(*read)(FILE *f))
 {
 	char path[4200];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/ca.pem", dir);
-	if (!(f = fopen(path, "re")) || !(*ca = PEM_read_X509(f, NULL, NULL, NULL))) {
-		if (f)
-			fclose(f);
-		return f ? vm_cert_fail(path)
-			 : (fprintf(stderr, "vm: cert: %s: %s\n", path, strerror(errno)),
-			    VM_EXIT_FAILED);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(f = fopen(path, "re"))) {
+		fprintf(stderr, "vm: cert: %s: %s\n", path, strerror(errno));
+		return VM_EXIT_FAILED;
 	}
+	*out = read(f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	if (!(f = fopen(path, "re")) || !(*cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
-		if (f)
-			fclose(f);
-		return f ? vm_cert_fail(path)
-			 : (fprintf(stderr, "vm: cert: %s: %s\n", path, strerror(errno)),
-			    VM_EXIT_FAILED);
-	}
-	fclose(f);
+	return *out ? 0 : vm_cert_fail(path);
+}
+
+static void *vm_cert_read_x509(FILE *f)
+{
+	return PEM_read_X509(f, NULL, NULL, NULL);
+}
+
+static void *vm_cert_read_key(FILE *f)
+{
+	return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
+
+static int vm_cert_load(const char *dir, X509 **ca, EVP_PKEY **cakey)
+{
+	void *p;
+	int rc;
+
+	if ((rc = vm_cert_read(dir, "ca.pem", &p, vm_cert_read_x509)) != 0)
+		return rc;
+	*ca = p;
+	if ((rc = vm_cert_read(dir, "ca.key", &p, vm_cert_read_key)) != 0)
+		return rc;
+	*cakey = p;
 	return 0;
 }
 
